@@ -1,0 +1,121 @@
+//! Running a confirmed plan, recording it, and telling the state how it went.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+
+use super::audit::{AuditLog, AuditRecord, os_user};
+use super::{ActionKind, Plan};
+use crate::model::{ActionOutcome, QueueState, Update};
+use crate::sources::UpdateSender;
+use crate::sources::jenkins::{JenkinsClient, actions as jenkins};
+
+#[derive(Clone)]
+pub struct Executor {
+    clients: Arc<HashMap<String, Arc<JenkinsClient>>>,
+    refresh: Arc<HashMap<String, Arc<Notify>>>,
+    audit: AuditLog,
+    tx: UpdateSender,
+}
+
+impl Executor {
+    pub fn new(
+        clients: HashMap<String, Arc<JenkinsClient>>,
+        refresh: HashMap<String, Arc<Notify>>,
+        audit: AuditLog,
+        tx: UpdateSender,
+    ) -> Self {
+        Executor { clients: Arc::new(clients), refresh: Arc::new(refresh), audit, tx }
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Record an action that policy refused, so the audit shows attempts too.
+    pub fn record_refusal(&self, plan: &Plan, reason: &str) {
+        let _ = self.record(plan, "refused", reason);
+    }
+
+    /// Execute a confirmed plan: the calls, the record, the outcome on screen, and for a triggered
+    /// build, following its queue item until it has a build number.
+    pub async fn run(&self, plan: Plan) -> ActionOutcome {
+        let req = &plan.request;
+        let result = match self.clients.get(&req.source) {
+            None => Err(format!("no Jenkins source named {}", req.source)),
+            Some(client) => self.call(client, &plan).await,
+        };
+        let (ok, detail) = match &result {
+            Ok(detail) => (true, detail.clone()),
+            Err(e) => (false, e.clone()),
+        };
+        let audit_error = self.record(&plan, if ok { "ok" } else { "failed" }, &detail).err();
+        let outcome = ActionOutcome {
+            at: Utc::now(),
+            summary: format!("{} {}", if ok { "✔" } else { "✖" }, plan.title),
+            ok: ok && audit_error.is_none(),
+            detail: match audit_error {
+                Some(e) => format!("{detail}; AUDIT NOT WRITTEN: {e}"),
+                None => detail,
+            },
+        };
+        let _ = self.tx.send(Update::Action(outcome.clone()));
+        if let Some(n) = self.refresh.get(&req.source) {
+            n.notify_one();
+        }
+        if let (true, Some(client), ActionKind::TriggerBuild { job, .. }) = (ok, self.clients.get(&req.source), &req.kind)
+            && let Ok(queue_url) = &result
+        {
+            let queue_url = queue_url.trim_start_matches("queued: ").to_string();
+            let state = jenkins::follow_queue(client, job, &queue_url, &self.tx).await;
+            if matches!(state, QueueState::Started { .. })
+                && let Some(n) = self.refresh.get(&req.source)
+            {
+                n.notify_one();
+            }
+        }
+        outcome
+    }
+
+    async fn call(&self, client: &JenkinsClient, plan: &Plan) -> Result<String, String> {
+        match &plan.request.kind {
+            ActionKind::TriggerBuild { job, params, parameterised } => jenkins::trigger(client, job, params, *parameterised)
+                .await
+                .map(|queue| format!("queued: {queue}"))
+                .map_err(|e| e.to_string()),
+            ActionKind::ApproveInput { job, build, input_id, params, .. } => jenkins::approve(client, job, *build, input_id, params)
+                .await
+                .map(|_| "approved".to_string())
+                .map_err(|e| e.to_string()),
+            ActionKind::RejectInput { job, build, input_id, .. } => jenkins::reject(client, job, *build, input_id)
+                .await
+                .map(|_| "rejected".to_string())
+                .map_err(|e| e.to_string()),
+            ActionKind::AbortBuild { job, build } => {
+                jenkins::abort(client, job, *build).await.map(|_| "abort requested".to_string()).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn record(&self, plan: &Plan, result: &str, detail: &str) -> std::io::Result<()> {
+        let req = &plan.request;
+        let record = AuditRecord {
+            time: Utc::now(),
+            user: os_user(),
+            action: req.kind.name().to_string(),
+            service: req.service.clone(),
+            environment: req.environment.clone(),
+            target: req.target(),
+            plan: plan.calls.iter().map(|c| format!("{} {}", c.method, c.url)).collect(),
+            result: result.to_string(),
+            detail: detail.to_string(),
+        };
+        let r = self.audit.append(&record);
+        if let Err(e) = &r {
+            tracing::error!("audit write failed: {e}");
+        }
+        r
+    }
+}

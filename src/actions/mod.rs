@@ -1,0 +1,14 @@
+//! Every change to the outside world goes through one path: plan → policy → confirm → execute →
+//! record. The UI builds an [`ActionRequest`]; [`plan::plan`] says exactly what will happen;
+//! [`policy::check`] may refuse it; the operator confirms; [`execute::execute`] runs it and
+//! [`audit::AuditLog`] records it, whatever the outcome.
+
+pub mod audit;
+pub mod execute;
+pub mod plan;
+pub mod policy;
+
+pub use audit::{AuditLog, AuditRecord};
+pub use execute::Executor;
+pub use plan::{ActionKind, ActionRequest, Confirm, Plan, PlannedCall};
+pub use policy::{PolicyContext, check};

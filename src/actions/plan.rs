@@ -1,0 +1,181 @@
+//! What an action will do, spelled out before it happens, like `terraform plan` before `apply`.
+
+use serde::Serialize;
+
+use crate::model::{Environment, State};
+use crate::sources::jenkins::JenkinsClient;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActionKind {
+    TriggerBuild { job: String, params: Vec<(String, String)>, parameterised: bool },
+    ApproveInput { job: String, build: u64, input_id: String, message: String, params: Vec<(String, String)> },
+    RejectInput { job: String, build: u64, input_id: String, message: String },
+    AbortBuild { job: String, build: u64 },
+}
+
+impl ActionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::TriggerBuild { .. } => "trigger_build",
+            ActionKind::ApproveInput { .. } => "approve_input",
+            ActionKind::RejectInput { .. } => "reject_input",
+            ActionKind::AbortBuild { .. } => "abort_build",
+        }
+    }
+
+    pub fn job(&self) -> &str {
+        match self {
+            ActionKind::TriggerBuild { job, .. }
+            | ActionKind::ApproveInput { job, .. }
+            | ActionKind::RejectInput { job, .. }
+            | ActionKind::AbortBuild { job, .. } => job,
+        }
+    }
+}
+
+/// An operator's intent, as the UI expresses it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActionRequest {
+    pub kind: ActionKind,
+    pub service: String,
+    /// The Jenkins source the job lives on.
+    pub source: String,
+    /// The environment this action affects, when it affects one.
+    pub environment: Option<String>,
+}
+
+impl ActionRequest {
+    /// Identity used to refuse the same action twice while the first is in flight.
+    pub fn key(&self) -> String {
+        match &self.kind {
+            ActionKind::TriggerBuild { job, .. } => format!("{}:trigger:{job}", self.source),
+            ActionKind::ApproveInput { job, build, input_id, .. } | ActionKind::RejectInput { job, build, input_id, .. } => {
+                format!("{}:input:{job}#{build}:{input_id}", self.source)
+            }
+            ActionKind::AbortBuild { job, build } => format!("{}:abort:{job}#{build}", self.source),
+        }
+    }
+
+    pub fn target(&self) -> String {
+        match &self.kind {
+            ActionKind::TriggerBuild { job, .. } => format!("{}:{job}", self.source),
+            ActionKind::ApproveInput { job, build, input_id, .. } | ActionKind::RejectInput { job, build, input_id, .. } => {
+                format!("{}:{job}#{build} input {input_id}", self.source)
+            }
+            ActionKind::AbortBuild { job, build } => format!("{}:{job}#{build}", self.source),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlannedCall {
+    pub method: String,
+    pub url: String,
+    pub why: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "confirm", content = "word", rename_all = "snake_case")]
+pub enum Confirm {
+    /// Enter (or `y`) confirms.
+    Yes,
+    /// The operator must type this word (the service name) to confirm.
+    TypeName(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    pub request: ActionRequest,
+    /// One line: "Approve input 'Deploy to production?' of dominion/payments-api #42".
+    pub title: String,
+    pub calls: Vec<PlannedCall>,
+    /// What the operator should know before confirming.
+    pub notes: Vec<String>,
+    pub environment: Option<Environment>,
+    pub confirm: Confirm,
+}
+
+/// Turn a request into a plan against the current state. `base_url` is the Jenkins base URL of the
+/// request's source, so the plan can list the exact calls.
+pub fn plan(request: ActionRequest, state: &State) -> Plan {
+    let base = state.sources.get(&request.source).map(|h| h.url.clone()).unwrap_or_default();
+    let job_url = |job: &str| job_url_on(&base, job);
+    let mut notes = Vec::new();
+    let (title, calls) = match &request.kind {
+        ActionKind::TriggerBuild { job, params, parameterised } => {
+            let verb = if *parameterised { "buildWithParameters" } else { "build" };
+            let mut calls = vec![PlannedCall {
+                method: "POST".into(),
+                url: format!("{}{verb}", job_url(job)),
+                why: if params.is_empty() {
+                    "queue a build".into()
+                } else {
+                    format!(
+                        "queue a build with {}",
+                        params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+                    )
+                },
+            }];
+            calls.push(PlannedCall {
+                method: "GET".into(),
+                url: format!("{base}queue/item/<id>/api/json"),
+                why: "follow the queue item until it becomes a build".into(),
+            });
+            if let Some((j, b)) = state.jobs.get(job).and_then(|j| j.latest().map(|b| (j, b)))
+                && b.status.is_active()
+            {
+                notes.push(format!("{} #{} is still {}; Jenkins may queue this one behind it", j.full_name, b.number, b.status.label()));
+            }
+            (format!("Trigger a build of {job}"), calls)
+        }
+        ActionKind::ApproveInput { job, build, input_id, message, params } => {
+            let verb = if params.is_empty() { "proceedEmpty" } else { "proceed" };
+            let calls = vec![PlannedCall {
+                method: "POST".into(),
+                url: format!("{}{build}/input/{}/{verb}", job_url(job), JenkinsClient::segment(input_id)),
+                why: "let the pipeline proceed".into(),
+            }];
+            (format!("Approve \"{message}\" of {job} #{build}"), calls)
+        }
+        ActionKind::RejectInput { job, build, input_id, message } => {
+            let calls = vec![PlannedCall {
+                method: "POST".into(),
+                url: format!("{}{build}/input/{}/abort", job_url(job), JenkinsClient::segment(input_id)),
+                why: "reject the input; the build ends ABORTED".into(),
+            }];
+            (format!("Reject \"{message}\" of {job} #{build}"), calls)
+        }
+        ActionKind::AbortBuild { job, build } => {
+            let calls = vec![PlannedCall {
+                method: "POST".into(),
+                url: format!("{}{build}/stop", job_url(job)),
+                why: "abort the running build".into(),
+            }];
+            (format!("Abort {job} #{build}"), calls)
+        }
+    };
+    let environment = request.environment.as_ref().and_then(|e| state.environment(e)).cloned();
+    let confirm = match &environment {
+        Some(env) if env.protected => {
+            notes.push(format!("{} is a protected environment", env.name));
+            Confirm::TypeName(request.service.clone())
+        }
+        _ => Confirm::Yes,
+    };
+    Plan { request, title, calls, notes, environment, confirm }
+}
+
+/// The same URL scheme as the Jenkins client, from a base URL string.
+pub fn job_url_on(base: &str, job: &str) -> String {
+    let mut out = base.to_string();
+    if !out.ends_with('/') {
+        out.push('/');
+    }
+    for segment in job.split('/').filter(|s| !s.is_empty()) {
+        out.push_str("job/");
+        out.push_str(&JenkinsClient::segment(segment));
+        out.push('/');
+    }
+    out
+}

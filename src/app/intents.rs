@@ -1,0 +1,198 @@
+//! Turning "the operator pressed b on payments-api" into an action request (or a form to fill first).
+//! Nothing here touches the network: the loop plans, checks and confirms what these return.
+
+use crate::actions::{ActionKind, ActionRequest, Plan};
+use crate::model::{Build, ParamDef, ParamKind, State, Status};
+use crate::ui::{Form, FormField, Mode, View, selected_build, selected_service};
+
+pub enum Intent {
+    None,
+    Quit,
+    /// Poll now: one source, or all.
+    Refresh(Option<String>),
+    /// Plan this, check policy, and ask for confirmation.
+    Plan(ActionRequest),
+    /// The operator confirmed this plan.
+    Execute(Box<Plan>),
+}
+
+pub fn selected_source(state: &State, view: &View) -> Option<String> {
+    selected_service(state, view).map(|s| s.jobs.source.clone())
+}
+
+pub fn selected_job_builds(state: &State, view: &View) -> usize {
+    selected_service(state, view)
+        .and_then(|s| s.jobs.build.as_ref())
+        .and_then(|j| state.jobs.get(j))
+        .map(|j| j.builds.len())
+        .unwrap_or(0)
+}
+
+/// The environment an action affects: one named in the given texts (a stage name, an input's
+/// message, a parameter value), else none. "prod" counts for "production".
+pub fn environment_for(state: &State, texts: &[&str]) -> Option<String> {
+    let texts: Vec<String> = texts.iter().map(|t| t.to_ascii_lowercase()).collect();
+    // Longest names first, so "production" wins over a hypothetical "prod" environment.
+    let mut envs: Vec<&crate::model::Environment> = state.environments.iter().collect();
+    envs.sort_by_key(|e| std::cmp::Reverse(e.name.len()));
+    for env in &envs {
+        let name = env.name.to_ascii_lowercase();
+        if texts.iter().any(|t| t.contains(&name)) {
+            return Some(env.name.clone());
+        }
+    }
+    for env in &envs {
+        let name = env.name.to_ascii_lowercase();
+        if name.len() > 4 && texts.iter().any(|t| t.split(|c: char| !c.is_alphanumeric()).any(|w| w.len() >= 4 && name.starts_with(w))) {
+            return Some(env.name.clone());
+        }
+    }
+    None
+}
+
+fn focused_env(state: &State, view: &View) -> Option<String> {
+    state.environments.get(view.environment).map(|e| e.name.clone())
+}
+
+pub fn trigger_build(state: &State, view: &mut View) -> Intent {
+    let Some(service) = selected_service(state, view) else { return Intent::None };
+    let Some(job_name) = service.jobs.build.clone() else {
+        view.flash = Some(format!("{} has no build job in the config", service.name));
+        return Intent::None;
+    };
+    let params = state.jobs.get(&job_name).map(|j| j.parameters.clone()).unwrap_or_default();
+    let request = ActionRequest {
+        kind: ActionKind::TriggerBuild { job: job_name.clone(), params: vec![], parameterised: !params.is_empty() },
+        service: service.name.clone(),
+        source: service.jobs.source.clone(),
+        environment: None,
+    };
+    if params.is_empty() {
+        return Intent::Plan(request);
+    }
+    open_form(view, format!("Build {job_name}"), request, &params, None);
+    Intent::None
+}
+
+pub fn deploy(state: &State, view: &mut View) -> Intent {
+    let Some(service) = selected_service(state, view) else { return Intent::None };
+    let Some(job_name) = service.jobs.deploy.clone() else {
+        view.flash = Some(format!("{} has no deploy job in the config", service.name));
+        return Intent::None;
+    };
+    let Some(job) = state.jobs.get(&job_name) else {
+        view.flash = Some(format!("{job_name} has not been read from Jenkins yet"));
+        return Intent::None;
+    };
+    let env = focused_env(state, view);
+    let request = ActionRequest {
+        kind: ActionKind::TriggerBuild { job: job_name.clone(), params: vec![], parameterised: !job.parameters.is_empty() },
+        service: service.name.clone(),
+        source: service.jobs.source.clone(),
+        environment: env.clone(),
+    };
+    if job.parameters.is_empty() {
+        return Intent::Plan(request);
+    }
+    open_form(view, format!("Deploy {} to {}", service.name, env.as_deref().unwrap_or("?")), request, &job.parameters, env.as_deref());
+    Intent::None
+}
+
+fn open_form(view: &mut View, title: String, request: ActionRequest, params: &[ParamDef], env: Option<&str>) {
+    let fields = params
+        .iter()
+        .map(|def| {
+            let mut value = def.default.clone().unwrap_or_default();
+            // Prefill the environment parameter with the environment in focus.
+            if let (Some(env), ParamKind::Choice { choices }) = (env, &def.kind)
+                && def.name.to_ascii_lowercase().contains("env")
+                && let Some(c) = choices.iter().find(|c| c.eq_ignore_ascii_case(env))
+            {
+                value = c.clone();
+            }
+            if let ParamKind::Boolean = def.kind
+                && value.is_empty()
+            {
+                value = "false".into();
+            }
+            FormField { def: def.clone(), value }
+        })
+        .collect();
+    view.mode = Mode::Form(Form { title, request, fields, cursor: 0 });
+}
+
+/// The filled form becomes the request's parameters; a deploy's environment follows the form.
+pub fn request_from_form(form: &Form) -> ActionRequest {
+    let mut request = form.request.clone();
+    let values: Vec<(String, String)> = form.fields.iter().map(|f| (f.def.name.clone(), f.value.clone())).collect();
+    match &mut request.kind {
+        ActionKind::TriggerBuild { params, .. } | ActionKind::ApproveInput { params, .. } => *params = values.clone(),
+        _ => {}
+    }
+    if request.environment.is_some()
+        && let Some((_, v)) = values.iter().find(|(k, _)| k.to_ascii_lowercase().contains("env"))
+    {
+        request.environment = Some(v.clone());
+    }
+    request
+}
+
+fn waiting_build<'a>(state: &'a State, view: &View) -> Option<(&'a crate::model::Service, &'a str, &'a Build)> {
+    let (service, job, build) = selected_build(state, view)?;
+    Some((service, job.full_name.as_str(), build))
+}
+
+pub fn approve(state: &State, view: &mut View) -> Intent {
+    let Some((service, job, build)) = waiting_build(state, view) else { return Intent::None };
+    let Some(input) = build.pending_inputs.first() else {
+        view.flash = Some(format!("{} #{} is not waiting for input", service.name, build.number));
+        return Intent::None;
+    };
+    let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("");
+    let request = ActionRequest {
+        kind: ActionKind::ApproveInput {
+            job: job.to_string(),
+            build: build.number,
+            input_id: input.id.clone(),
+            message: input.message.clone(),
+            params: vec![],
+        },
+        service: service.name.clone(),
+        source: service.jobs.source.clone(),
+        environment: environment_for(state, &[&input.message, stage]),
+    };
+    if input.inputs.is_empty() {
+        return Intent::Plan(request);
+    }
+    let title = format!("Approve \"{}\"", input.message);
+    open_form(view, title, request, &input.inputs, None);
+    Intent::None
+}
+
+pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
+    let Some((service, job, build)) = waiting_build(state, view) else { return Intent::None };
+    let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("");
+    if let Some(input) = build.pending_inputs.first() {
+        return Intent::Plan(ActionRequest {
+            kind: ActionKind::RejectInput {
+                job: job.to_string(),
+                build: build.number,
+                input_id: input.id.clone(),
+                message: input.message.clone(),
+            },
+            service: service.name.clone(),
+            source: service.jobs.source.clone(),
+            environment: environment_for(state, &[&input.message, stage]),
+        });
+    }
+    if matches!(build.status, Status::Running | Status::Paused | Status::Pending) {
+        return Intent::Plan(ActionRequest {
+            kind: ActionKind::AbortBuild { job: job.to_string(), build: build.number },
+            service: service.name.clone(),
+            source: service.jobs.source.clone(),
+            environment: environment_for(state, &[stage]),
+        });
+    }
+    view.flash = Some(format!("{} #{} is {}: nothing to reject or abort", service.name, build.number, build.status.label()));
+    Intent::None
+}

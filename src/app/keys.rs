@@ -1,0 +1,221 @@
+//! Keys → view changes and intents, per mode. Pure over (`State`, `View`): testable without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::intents::{self, Intent};
+use crate::actions::Confirm;
+use crate::config::{KeyAction as A, KeyCodeSpec, KeySpec, Keymap};
+use crate::model::{ParamKind, State};
+use crate::ui::{Mode, Pane, View, visible_services};
+
+/// A terminal key as the keymap spells it.
+pub fn key_spec(key: &KeyEvent) -> Option<KeySpec> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let code = match key.code {
+        KeyCode::Char(c) => KeyCodeSpec::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+        KeyCode::Enter => KeyCodeSpec::Named("Enter"),
+        KeyCode::Esc => KeyCodeSpec::Named("Esc"),
+        KeyCode::Tab => KeyCodeSpec::Named("Tab"),
+        KeyCode::BackTab => KeyCodeSpec::Named("BackTab"),
+        KeyCode::Backspace => KeyCodeSpec::Named("Backspace"),
+        KeyCode::Delete => KeyCodeSpec::Named("Delete"),
+        KeyCode::Insert => KeyCodeSpec::Named("Insert"),
+        KeyCode::Up => KeyCodeSpec::Named("Up"),
+        KeyCode::Down => KeyCodeSpec::Named("Down"),
+        KeyCode::Left => KeyCodeSpec::Named("Left"),
+        KeyCode::Right => KeyCodeSpec::Named("Right"),
+        KeyCode::Home => KeyCodeSpec::Named("Home"),
+        KeyCode::End => KeyCodeSpec::Named("End"),
+        KeyCode::PageUp => KeyCodeSpec::Named("PageUp"),
+        KeyCode::PageDown => KeyCodeSpec::Named("PageDown"),
+        KeyCode::F(n) => KeyCodeSpec::F(n),
+        _ => return None,
+    };
+    Some(KeySpec { code, ctrl, alt })
+}
+
+/// Apply one key press. Returns what the loop must do beyond redrawing.
+pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> Intent {
+    let mode = std::mem::take(&mut view.mode);
+    let (mode, intent) = match mode {
+        Mode::Normal => (Mode::Normal, normal(state, view, keymap, key)),
+        Mode::Help => match key.code {
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => (Mode::Normal, Intent::None),
+            _ => (Mode::Help, Intent::None),
+        },
+        Mode::Filter { mut input } => match key.code {
+            KeyCode::Esc => {
+                view.filter.clear();
+                view.selected = 0;
+                (Mode::Normal, Intent::None)
+            }
+            KeyCode::Enter => (Mode::Normal, Intent::None),
+            KeyCode::Backspace => {
+                input.pop();
+                view.filter = input.clone();
+                view.selected = 0;
+                (Mode::Filter { input }, Intent::None)
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.push(c);
+                view.filter = input.clone();
+                view.selected = 0;
+                (Mode::Filter { input }, Intent::None)
+            }
+            _ => (Mode::Filter { input }, Intent::None),
+        },
+        Mode::Form(mut form) => match key.code {
+            KeyCode::Esc => (Mode::Normal, Intent::None),
+            KeyCode::Tab | KeyCode::Down => {
+                form.cursor = (form.cursor + 1) % form.fields.len().max(1);
+                (Mode::Form(form), Intent::None)
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                form.cursor = (form.cursor + form.fields.len().max(1) - 1) % form.fields.len().max(1);
+                (Mode::Form(form), Intent::None)
+            }
+            KeyCode::Enter => {
+                let request = intents::request_from_form(&form);
+                (Mode::Normal, Intent::Plan(request))
+            }
+            code => {
+                if let Some(field) = form.fields.get_mut(form.cursor) {
+                    match (&field.def.kind, code) {
+                        (ParamKind::Choice { choices }, KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')) => {
+                            if !choices.is_empty() {
+                                let i = choices.iter().position(|c| c == &field.value).unwrap_or(0);
+                                let next = if code == KeyCode::Left { i + choices.len() - 1 } else { i + 1 };
+                                field.value = choices[next % choices.len()].clone();
+                            }
+                        }
+                        (ParamKind::Boolean, KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')) => {
+                            field.value = if field.value == "true" { "false".into() } else { "true".into() };
+                        }
+                        (ParamKind::Choice { .. } | ParamKind::Boolean, _) => {}
+                        (_, KeyCode::Backspace) => {
+                            field.value.pop();
+                        }
+                        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => field.value.push(c),
+                        _ => {}
+                    }
+                }
+                (Mode::Form(form), Intent::None)
+            }
+        },
+        Mode::Confirm(mut c) => {
+            if c.refused.is_some() {
+                match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('n') => (Mode::Normal, Intent::None),
+                    _ => (Mode::Confirm(c), Intent::None),
+                }
+            } else {
+                match (&c.plan.confirm, key.code) {
+                    (_, KeyCode::Esc) => {
+                        view.flash = Some("cancelled: nothing was done".into());
+                        (Mode::Normal, Intent::None)
+                    }
+                    (Confirm::Yes, KeyCode::Enter | KeyCode::Char('y')) => (Mode::Normal, Intent::Execute(Box::new(c.plan))),
+                    (Confirm::Yes, KeyCode::Char('n')) => {
+                        view.flash = Some("cancelled: nothing was done".into());
+                        (Mode::Normal, Intent::None)
+                    }
+                    (Confirm::TypeName(name), KeyCode::Enter) => {
+                        if &c.typed == name {
+                            (Mode::Normal, Intent::Execute(Box::new(c.plan)))
+                        } else {
+                            view.flash = Some(format!("type {name} exactly to confirm, or Esc to cancel"));
+                            (Mode::Confirm(c), Intent::None)
+                        }
+                    }
+                    (Confirm::TypeName(_), KeyCode::Backspace) => {
+                        c.typed.pop();
+                        (Mode::Confirm(c), Intent::None)
+                    }
+                    (Confirm::TypeName(_), KeyCode::Char(ch)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        c.typed.push(ch);
+                        (Mode::Confirm(c), Intent::None)
+                    }
+                    _ => (Mode::Confirm(c), Intent::None),
+                }
+            }
+        }
+    };
+    // An intent may already have opened a mode (a form, a popup); otherwise take the one computed.
+    if matches!(view.mode, Mode::Normal) {
+        view.mode = mode;
+    }
+    intent
+}
+
+fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> Intent {
+    let Some(spec) = key_spec(key) else { return Intent::None };
+    let Some(action) = keymap.action_for(&spec) else { return Intent::None };
+    view.flash = None;
+    let count = visible_services(state, &view.filter).len();
+    let builds = intents::selected_job_builds(state, view);
+    match action {
+        A::MoveDown | A::MoveUp | A::PageDown | A::PageUp => {
+            let step: isize = match action {
+                A::MoveDown => 1,
+                A::MoveUp => -1,
+                A::PageDown => 10,
+                _ => -10,
+            };
+            match view.focus {
+                Pane::Services => {
+                    view.selected = clamp_add(view.selected, step, count);
+                    view.build_index = 0;
+                }
+                Pane::Build => view.build_index = clamp_add(view.build_index, step, builds),
+            }
+            Intent::None
+        }
+        A::Open => {
+            view.focus = Pane::Build;
+            Intent::None
+        }
+        A::Back => {
+            if view.focus == Pane::Build {
+                view.focus = Pane::Services;
+                view.build_index = 0;
+            } else if !view.filter.is_empty() {
+                view.filter.clear();
+                view.selected = 0;
+            }
+            Intent::None
+        }
+        A::NextPane => {
+            view.focus = if view.focus == Pane::Services { Pane::Build } else { Pane::Services };
+            Intent::None
+        }
+        A::NextEnvironment => {
+            if !state.environments.is_empty() {
+                view.environment = (view.environment + 1) % state.environments.len();
+            }
+            Intent::None
+        }
+        A::Filter => {
+            view.mode = Mode::Filter { input: view.filter.clone() };
+            Intent::None
+        }
+        A::Help => {
+            view.mode = Mode::Help;
+            Intent::None
+        }
+        A::RefreshAll => Intent::Refresh(None),
+        A::Refresh => Intent::Refresh(intents::selected_source(state, view)),
+        A::Quit => Intent::Quit,
+        A::TriggerBuild => intents::trigger_build(state, view),
+        A::Deploy => intents::deploy(state, view),
+        A::Approve => intents::approve(state, view),
+        A::Reject => intents::reject_or_abort(state, view),
+    }
+}
+
+fn clamp_add(value: usize, step: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (value as isize + step).clamp(0, len as isize - 1) as usize
+}

@@ -1,0 +1,150 @@
+//! The interactive loop.
+
+use std::io;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc;
+
+use super::intents::Intent;
+use super::keys::handle_key;
+use super::terminal::TerminalGuard;
+use crate::actions::{Plan, PolicyContext, check, plan};
+use crate::config::{Config, Theme};
+use crate::runtime::Runtime;
+use crate::ui::{self, ConfirmState, Ctx, Mode, View};
+
+pub struct AppOptions {
+    pub read_only: bool,
+    pub theme: Theme,
+}
+
+/// Run the cockpit until the operator quits.
+pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> color_eyre::Result<()> {
+    let _guard = TerminalGuard::enter(config.ui.mouse)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+
+    let mut view = View {
+        read_only: options.read_only,
+        show_clock: config.ui.clock,
+        environment: config
+            .ui
+            .environment
+            .as_ref()
+            .and_then(|e| runtime.state.environments.iter().position(|x| &x.name == e))
+            .unwrap_or(0),
+        ..View::default()
+    };
+    runtime.spawn_pollers();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+
+    loop {
+        if dirty {
+            let ctx = Ctx { state: &runtime.state, view: &view, theme: &options.theme, keymap: &config.keymap, now: Utc::now() };
+            // Synchronized output: a frame never appears half-drawn over a slow link.
+            crossterm::execute!(io::stdout(), crossterm::terminal::BeginSynchronizedUpdate)?;
+            terminal.draw(|f| ui::draw(f, &ctx))?;
+            crossterm::execute!(io::stdout(), crossterm::terminal::EndSynchronizedUpdate)?;
+            dirty = false;
+        }
+        tokio::select! {
+            event = events.next() => {
+                match event {
+                    Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                        let intent = handle_key(&runtime.state, &mut view, &config.keymap, &key);
+                        if !act(intent, &mut runtime, &mut view, &options, &done_tx) {
+                            return Ok(());
+                        }
+                        dirty = true;
+                    }
+                    Some(Ok(Event::Resize(_, _))) => {
+                        terminal.autoresize()?;
+                        dirty = true;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Ok(()),
+                }
+            }
+            Some(update) = runtime.rx.recv() => {
+                runtime.state.apply(update);
+                // Coalesce a burst of updates into one frame.
+                while let Ok(more) = runtime.rx.try_recv() {
+                    runtime.state.apply(more);
+                }
+                dirty = true;
+            }
+            Some(key) = done_rx.recv() => {
+                view.in_flight.retain(|k| k != &key);
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                // Ages, gauges and the clock move with time.
+                dirty = true;
+            }
+        }
+    }
+}
+
+/// Carry out an intent. Returns false when the cockpit should quit.
+fn act(
+    intent: Intent,
+    runtime: &mut Runtime,
+    view: &mut View,
+    options: &AppOptions,
+    done_tx: &mpsc::UnboundedSender<String>,
+) -> bool {
+    match intent {
+        Intent::None => {}
+        Intent::Quit => return false,
+        Intent::Refresh(source) => {
+            for (name, notify) in &runtime.refresh {
+                if source.as_ref().is_none_or(|s| s == name) {
+                    notify.notify_one();
+                }
+            }
+            view.flash = Some("refreshing…".into());
+        }
+        Intent::Plan(request) => {
+            let planned = plan::plan(request, &runtime.state);
+            let refused = check(&planned, &PolicyContext { state: &runtime.state, read_only: options.read_only }).err();
+            if let Some(reason) = &refused {
+                runtime.executor.record_refusal(&planned, reason);
+            }
+            view.mode = Mode::Confirm(ConfirmState { plan: planned, refused, typed: String::new() });
+        }
+        Intent::Execute(planned) => execute(*planned, runtime, view, options, done_tx),
+    }
+    true
+}
+
+fn execute(planned: Plan, runtime: &mut Runtime, view: &mut View, options: &AppOptions, done_tx: &mpsc::UnboundedSender<String>) {
+    // The world may have moved while the popup was open: check again right before acting.
+    if let Err(reason) = check(&planned, &PolicyContext { state: &runtime.state, read_only: options.read_only }) {
+        runtime.executor.record_refusal(&planned, &reason);
+        view.flash = Some(format!("refused: {reason}"));
+        return;
+    }
+    let key = planned.request.key();
+    if view.in_flight.contains(&key) {
+        view.flash = Some("that action is already running; not sending it twice".into());
+        return;
+    }
+    view.in_flight.push(key.clone());
+    view.flash = Some(format!("running: {}", planned.title));
+    let executor = runtime.executor.clone();
+    let done = done_tx.clone();
+    tokio::spawn(async move {
+        executor.run(planned).await;
+        let _ = done.send(key);
+    });
+}

@@ -1,0 +1,437 @@
+//! Finding, parsing and validating the config into a resolved [`Config`]. Every user mistake comes
+//! back as a [`ConfigError`] naming file, line, column and key; nothing here panics on input.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+use url::Url;
+
+use super::schema::{JenkinsConfig, RawConfig, UiConfig};
+use super::{ConfigError, EnvironmentConfig, KeyAction, KeySpec, Keymap, Secret, Theme};
+use crate::model::{Service, ServiceJobs};
+
+/// The config after validation, with secrets resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (`None` for a config built in memory, e.g. `--demo`).
+    pub file: Option<PathBuf>,
+    pub theme: String,
+    pub ui: UiConfig,
+    pub audit_path: Option<PathBuf>,
+    pub jenkins: Vec<JenkinsSourceConfig>,
+    pub environments: Vec<EnvironmentConfig>,
+    pub services: Vec<Service>,
+    pub keymap: Keymap,
+}
+
+#[derive(Debug, Clone)]
+pub struct JenkinsSourceConfig {
+    pub name: String,
+    pub url: Url,
+    pub user: Option<String>,
+    pub token: Option<Secret>,
+    /// Where the token came from, for `config check` (never the token itself).
+    pub token_origin: Option<String>,
+    pub poll_interval: Duration,
+    pub timeout: Duration,
+    pub builds_per_job: usize,
+    pub insecure_tls: bool,
+}
+
+/// Where the config, themes, audit file and log live.
+#[derive(Debug, Clone)]
+pub struct ConfigPaths {
+    pub config_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ConfigPaths {
+    pub fn discover() -> Self {
+        // XDG on every Unix, macOS included: operators expect ~/.config there too.
+        let config_dir = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join(".config")))
+            .map(|d| d.join("flightdeck"));
+        let data_dir = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(|d| PathBuf::from(d).join("flightdeck"))
+            .or_else(|| directories::ProjectDirs::from("", "", "flightdeck").map(|p| p.data_dir().to_path_buf()));
+        ConfigPaths { config_dir, data_dir }
+    }
+
+    pub fn default_config_file(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join("config.toml"))
+    }
+
+    pub fn themes_dir(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join("themes"))
+    }
+
+    pub fn audit_file(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|d| d.join("audit.jsonl"))
+    }
+
+    pub fn log_file(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|d| d.join("flightdeck.log"))
+    }
+}
+
+/// `--config` wins over `FLIGHTDECK_CONFIG`, which wins over the XDG default.
+pub fn resolve_path(cli: Option<&Path>, paths: &ConfigPaths) -> Option<PathBuf> {
+    if let Some(p) = cli {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("FLIGHTDECK_CONFIG").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    paths.default_config_file()
+}
+
+pub fn load_from_path(path: &Path, themes_dir: Option<&Path>) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            " (create it from config.example.toml, pass --config PATH, or try --demo)"
+        } else {
+            ""
+        };
+        ConfigError::new(path, format!("cannot read the config: {e}{hint}"))
+    })?;
+    let mut config = load_from_str(&text, path, themes_dir, &|k| std::env::var(k).ok())?;
+    config.file = Some(path.to_path_buf());
+    Ok(config)
+}
+
+/// Parse and validate config text. `env` looks up environment variables (tests pass their own).
+pub fn load_from_str(
+    text: &str,
+    path: &Path,
+    themes_dir: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let raw = parse(text, path)?;
+    let located = |span: Range<usize>, key: &str, msg: String| ConfigError::new(path, msg).at(text, span.start).key(key);
+
+    // Sources.
+    let mut jenkins = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, src) in raw.sources.jenkins.iter().enumerate() {
+        let key = |k: &str| format!("sources.jenkins[{i}].{k}");
+        let name = src.name.get_ref().clone();
+        if !names.insert(name.clone()) {
+            return Err(located(src.name.span(), &key("name"), format!("a second Jenkins source is named `{name}`")));
+        }
+        let url = parse_url(&src.url).map_err(|m| located(src.url.span(), &key("url"), m))?;
+        let (token, token_origin) = resolve_token(src, env).map_err(|(span, k, m)| located(span, &key(k), m))?;
+        if token.is_some() && src.user.is_none() {
+            let span = src.token_env.as_ref().map(|t| t.span()).or(src.token_command.as_ref().map(|t| t.span()));
+            return Err(located(
+                span.unwrap_or(src.url.span()),
+                &key("user"),
+                "a token needs a `user` to go with it (Jenkins API tokens belong to a user)".into(),
+            ));
+        }
+        jenkins.push(JenkinsSourceConfig {
+            name,
+            url,
+            user: src.user.clone(),
+            token,
+            token_origin,
+            poll_interval: Duration::from_secs(src.poll_interval_secs.max(1)),
+            timeout: Duration::from_secs(src.timeout_secs.max(1)),
+            builds_per_job: src.builds_per_job.clamp(1, 50),
+            insecure_tls: src.insecure_tls,
+        });
+    }
+
+    // Environments.
+    let mut env_names = BTreeSet::new();
+    for (i, e) in raw.environments.iter().enumerate() {
+        if e.name.trim().is_empty() || !env_names.insert(e.name.clone()) {
+            let offset = find_offset(text, &format!("name = \"{}\"", e.name)).unwrap_or(0);
+            return Err(ConfigError::new(path, format!("environment name `{}` is empty or used twice", e.name))
+                .at(text, offset)
+                .key(format!("environments[{i}].name")));
+        }
+    }
+    if let Some(focus) = &raw.ui.environment
+        && !env_names.contains(focus)
+    {
+        let offset = find_offset(text, "environment").unwrap_or(0);
+        return Err(ConfigError::new(path, format!("`{focus}` is not one of the [[environments]]"))
+            .at(text, offset)
+            .key("ui.environment"));
+    }
+
+    // Services.
+    let mut services = Vec::new();
+    let mut service_names = BTreeSet::new();
+    for (i, s) in raw.services.iter().enumerate() {
+        let name = s.name.get_ref().trim().to_string();
+        if name.is_empty() || !service_names.insert(name.clone()) {
+            return Err(located(s.name.span(), &format!("services[{i}].name"), format!("service name `{name}` is empty or used twice")));
+        }
+        let source = match &s.jenkins.source {
+            Some(src) => {
+                if !jenkins.iter().any(|j| &j.name == src.get_ref()) {
+                    return Err(located(
+                        src.span(),
+                        &format!("services[{i}].jenkins.source"),
+                        format!("no [[sources.jenkins]] is named `{}`", src.get_ref()),
+                    ));
+                }
+                src.get_ref().clone()
+            }
+            None => jenkins.first().map(|j| j.name.clone()).unwrap_or_default(),
+        };
+        let has_jobs = s.jenkins.build.is_some() || s.jenkins.deploy.is_some() || !s.jenkins.tests.is_empty();
+        if has_jobs && jenkins.is_empty() {
+            return Err(located(
+                s.name.span(),
+                &format!("services[{i}].jenkins"),
+                "names Jenkins jobs but no [[sources.jenkins]] is configured".into(),
+            ));
+        }
+        let clean = |j: &String| j.trim_matches('/').to_string();
+        services.push(Service {
+            name,
+            repo: s.repo.clone(),
+            jobs: ServiceJobs {
+                source,
+                build: s.jenkins.build.as_ref().map(clean),
+                deploy: s.jenkins.deploy.as_ref().map(clean),
+                tests: s.jenkins.tests.iter().map(clean).collect(),
+            },
+        });
+    }
+
+    // Theme.
+    let theme = match &raw.theme {
+        Some(t) => {
+            Theme::load(t.get_ref(), themes_dir, false).map_err(|m| located(t.span(), "theme", m))?;
+            t.get_ref().clone()
+        }
+        None => "dark".to_string(),
+    };
+
+    // Keymap.
+    let mut keymap = Keymap::default();
+    for (action, keys) in &raw.keymap {
+        let Some(a) = KeyAction::from_name(action.get_ref()) else {
+            let known: Vec<_> = KeyAction::all().map(|a| a.name()).collect();
+            return Err(located(
+                action.span(),
+                &format!("keymap.{}", action.get_ref()),
+                format!("unknown action (known: {})", known.join(", ")),
+            ));
+        };
+        let mut specs = Vec::new();
+        for k in keys.get_ref() {
+            specs.push(KeySpec::parse(k).map_err(|m| located(keys.span(), &format!("keymap.{}", action.get_ref()), m))?);
+        }
+        keymap.bind(a, specs);
+    }
+    if let Some((key, a, b)) = keymap.conflict() {
+        let offset = raw
+            .keymap
+            .iter()
+            .find(|(n, _)| n.get_ref() == a.name() || n.get_ref() == b.name())
+            .map(|(n, _)| n.span().start)
+            .unwrap_or(0);
+        return Err(ConfigError::new(path, format!("key `{key}` is bound to both `{}` and `{}`", a.name(), b.name()))
+            .at(text, offset)
+            .key(format!("keymap.{}", b.name())));
+    }
+
+    Ok(Config {
+        file: None,
+        theme,
+        ui: raw.ui,
+        audit_path: raw.audit.path,
+        jenkins,
+        environments: raw.environments,
+        services,
+        keymap,
+    })
+}
+
+fn parse(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(e, text, path, None))?;
+    serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
+        let key = e.path().to_string();
+        toml_error(e.into_inner(), text, path, Some(key))
+    })
+}
+
+fn toml_error(e: toml::de::Error, text: &str, path: &Path, key: Option<String>) -> ConfigError {
+    let message = e.message().trim().to_string();
+    let mut err = ConfigError::new(path, message.clone());
+    if let Some(span) = e.span() {
+        err = err.at(text, span.start);
+    }
+    let mut key = key.filter(|k| !k.is_empty() && k != ".");
+    // An unknown key's own name is in the message; add it to the path so the key is complete.
+    if let Some(field) = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        key = Some(match key {
+            Some(k) if !k.ends_with(field) => format!("{k}.{field}"),
+            Some(k) => k,
+            None => field.to_string(),
+        });
+    }
+    if key.is_none() {
+        // A syntax error: name the key written on that line, if any.
+        key = err.snippet.as_deref().and_then(|l| l.split('=').next()).map(|k| k.trim().to_string()).filter(|k| {
+            !k.is_empty() && !k.starts_with('[') && !k.starts_with('#')
+        });
+    }
+    match key {
+        Some(k) => err.key(k),
+        None => err,
+    }
+}
+
+fn parse_url(url: &Spanned<String>) -> Result<Url, String> {
+    let parsed = Url::parse(url.get_ref()).map_err(|e| format!("`{}` is not a URL: {e}", url.get_ref()))?;
+    match parsed.scheme() {
+        "http" | "https" => {}
+        other => return Err(format!("unsupported URL scheme `{other}` (use https://, or http:// on a trusted network)")),
+    }
+    if parsed.host_str().is_none() {
+        return Err(format!("`{}` has no host", url.get_ref()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("credentials do not belong in the URL: use `user` with `token_env` or `token_command`".into());
+    }
+    Ok(parsed)
+}
+
+type TokenResult = Result<(Option<Secret>, Option<String>), (Range<usize>, &'static str, String)>;
+
+fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> TokenResult {
+    match (&src.token_env, &src.token_command) {
+        (Some(var), Some(_)) => Err((var.span(), "token_env", "set either `token_env` or `token_command`, not both".into())),
+        (Some(var), None) => match env(var.get_ref()).filter(|v| !v.trim().is_empty()) {
+            Some(v) => Ok((Some(Secret::new(v.trim())), Some(format!("environment variable {}", var.get_ref())))),
+            None => Err((var.span(), "token_env", format!("environment variable `{}` is not set or empty", var.get_ref()))),
+        },
+        (None, Some(cmd)) => {
+            let argv = cmd.get_ref();
+            let Some((program, args)) = argv.split_first() else {
+                return Err((cmd.span(), "token_command", "the command is empty".into()));
+            };
+            let out = std::process::Command::new(program)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .output()
+                .map_err(|e| (cmd.span(), "token_command", format!("cannot run `{program}`: {e}")))?;
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                return Err((
+                    cmd.span(),
+                    "token_command",
+                    format!("`{}` failed ({}): {}", argv.join(" "), out.status, stderr.lines().next().unwrap_or("").trim()),
+                ));
+            }
+            let token = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
+            if token.is_empty() {
+                return Err((cmd.span(), "token_command", format!("`{}` printed no token", argv.join(" "))));
+            }
+            Ok((Some(Secret::new(token)), Some(format!("command `{}`", argv.join(" ")))))
+        }
+        (None, None) => Ok((None, None)),
+    }
+}
+
+fn find_offset(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle)
+}
+
+impl Config {
+    /// The effective config as TOML-like text, secrets masked, for `flightdeck config check`.
+    pub fn render_effective(&self) -> String {
+        let mut out = String::new();
+        let q = |s: &str| format!("{s:?}");
+        let _ = writeln!(out, "# effective configuration{}", match &self.file {
+            Some(f) => format!(" from {}", f.display()),
+            None => " (built in)".into(),
+        });
+        let _ = writeln!(out, "theme = {}", q(&self.theme));
+        let _ = writeln!(out, "\n[ui]\nmouse = {}\nclock = {}", self.ui.mouse, self.ui.clock);
+        if let Some(e) = &self.ui.environment {
+            let _ = writeln!(out, "environment = {}", q(e));
+        }
+        if let Some(a) = &self.audit_path {
+            let _ = writeln!(out, "\n[audit]\npath = {}", q(&a.display().to_string()));
+        }
+        for j in &self.jenkins {
+            let _ = writeln!(out, "\n[[sources.jenkins]]\nname = {}\nurl = {}", q(&j.name), q(j.url.as_str()));
+            if let Some(u) = &j.user {
+                let _ = writeln!(out, "user = {}", q(u));
+            }
+            match (&j.token, &j.token_origin) {
+                (Some(t), Some(origin)) => {
+                    let _ = writeln!(out, "token = \"{t}\"  # from {origin}");
+                }
+                _ => {
+                    let _ = writeln!(out, "# no token: anonymous access");
+                }
+            }
+            let _ = writeln!(
+                out,
+                "poll_interval_secs = {}\ntimeout_secs = {}\nbuilds_per_job = {}\ninsecure_tls = {}",
+                j.poll_interval.as_secs(),
+                j.timeout.as_secs(),
+                j.builds_per_job,
+                j.insecure_tls
+            );
+        }
+        for e in &self.environments {
+            let _ = writeln!(out, "\n[[environments]]\nname = {}\nprotected = {}\nread_only = {}", q(&e.name), e.protected, e.read_only);
+        }
+        for s in &self.services {
+            let _ = writeln!(out, "\n[[services]]\nname = {}", q(&s.name));
+            if let Some(r) = &s.repo {
+                let _ = writeln!(out, "repo = {}", q(r));
+            }
+            let _ = writeln!(out, "[services.jenkins]\nsource = {}", q(&s.jobs.source));
+            if let Some(b) = &s.jobs.build {
+                let _ = writeln!(out, "build = {}", q(b));
+            }
+            if let Some(d) = &s.jobs.deploy {
+                let _ = writeln!(out, "deploy = {}", q(d));
+            }
+            if !s.jobs.tests.is_empty() {
+                let _ = writeln!(out, "tests = {:?}", s.jobs.tests);
+            }
+        }
+        let _ = writeln!(out, "\n[keymap]");
+        for (action, keys) in self.keymap.iter() {
+            let keys: Vec<String> = keys.iter().map(|k| format!("{:?}", raw_key(k))).collect();
+            let _ = writeln!(out, "{} = [{}]  # {}", action.name(), keys.join(", "), action.description());
+        }
+        out
+    }
+}
+
+/// A key as the config spells it (the display form uses arrows).
+fn raw_key(k: &KeySpec) -> String {
+    let mut s = String::new();
+    if k.ctrl {
+        s.push_str("ctrl-");
+    }
+    if k.alt {
+        s.push_str("alt-");
+    }
+    match &k.code {
+        super::keymap::KeyCodeSpec::Char(' ') => s.push_str("Space"),
+        super::keymap::KeyCodeSpec::Char(c) => s.push(*c),
+        super::keymap::KeyCodeSpec::Named(n) => s.push_str(n),
+        super::keymap::KeyCodeSpec::F(n) => s.push_str(&format!("F{n}")),
+    }
+    s
+}

@@ -1,0 +1,15 @@
+//! Configuration: the TOML schema, loading with precise errors, secrets, the keymap and themes.
+
+mod error;
+mod keymap;
+mod load;
+mod schema;
+mod secret;
+mod theme;
+
+pub use error::ConfigError;
+pub use keymap::{Action as KeyAction, KeyCodeSpec, KeySpec, Keymap};
+pub use load::{Config, ConfigPaths, JenkinsSourceConfig, load_from_path, load_from_str, resolve_path};
+pub use schema::{EnvironmentConfig, RawConfig, ServiceConfig};
+pub use secret::Secret;
+pub use theme::{StyleSpec, Theme, builtin_theme_names};

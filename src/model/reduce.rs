@@ -1,0 +1,154 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Build, Job, Notice, NoticeLevel, QueueFollow, SourceHealth, State};
+
+/// Everything that can change the state. Sources and action executors send these; the app loop
+/// applies them in arrival order through [`State::apply`], the one reducer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Update {
+    /// A source was configured (sets up its health line before the first poll).
+    SourceRegistered(SourceHealth),
+    /// Complete snapshots of some jobs (a poll's result); each replaces what was known of that job.
+    Jobs { source: String, at: DateTime<Utc>, jobs: Vec<Job> },
+    /// One build changed (a delta, e.g. from following a triggered build).
+    Build { job: String, at: DateTime<Utc>, build: Build },
+    /// Every job a source lists, walked through folders: full name → colour.
+    Catalogue { source: String, entries: Vec<(String, String)> },
+    SourceOk { source: String, at: DateTime<Utc> },
+    SourceFailed { source: String, at: DateTime<Utc>, error: String, retry_at: Option<DateTime<Utc>> },
+    /// When a failing source will try again (backoff or Retry-After).
+    SourceRetryAt { source: String, retry_at: DateTime<Utc> },
+    /// A followed queue item moved on.
+    Queue { source: String, job: String, queue_url: String, at: DateTime<Utc>, state: QueueState },
+    /// An action finished (its record is already in the audit file).
+    Action(ActionOutcome),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum QueueState {
+    Waiting { why: Option<String> },
+    Started { number: u64, url: String },
+    Cancelled,
+    /// The queue forgot the item before the cockpit saw it start.
+    Lost,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    pub at: DateTime<Utc>,
+    pub summary: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+const MAX_NOTICES: usize = 50;
+
+impl State {
+    pub fn apply(&mut self, update: Update) {
+        self.revision += 1;
+        match update {
+            Update::SourceRegistered(health) => {
+                self.sources.insert(health.name.clone(), health);
+            }
+            Update::Jobs { source, at, jobs } => {
+                for mut job in jobs {
+                    job.source = source.clone();
+                    job.observed_at = at;
+                    self.jobs.insert(job.full_name.clone(), job);
+                }
+            }
+            Update::Build { job, at, build } => self.merge_build(&job, at, build),
+            Update::Catalogue { source, entries } => {
+                self.catalogue.retain(|k, _| !k.starts_with(&format!("{source}:")));
+                for (name, colour) in entries {
+                    self.catalogue.insert(format!("{source}:{name}"), colour);
+                }
+            }
+            Update::SourceOk { source, at } => {
+                if let Some(h) = self.sources.get_mut(&source) {
+                    h.last_success = Some(at);
+                    h.consecutive_failures = 0;
+                    h.retry_at = None;
+                }
+            }
+            Update::SourceFailed { source, at, error, retry_at } => {
+                if let Some(h) = self.sources.get_mut(&source) {
+                    h.last_error = Some(error);
+                    h.last_error_at = Some(at);
+                    h.consecutive_failures += 1;
+                    h.retry_at = retry_at;
+                }
+            }
+            Update::SourceRetryAt { source, retry_at } => {
+                if let Some(h) = self.sources.get_mut(&source) {
+                    h.retry_at = Some(retry_at);
+                }
+            }
+            Update::Queue { source, job, queue_url, at, state } => {
+                let notice = match &state {
+                    QueueState::Started { number, .. } => {
+                        Some((NoticeLevel::Success, format!("{job}: queued build started as #{number}")))
+                    }
+                    QueueState::Cancelled => {
+                        Some((NoticeLevel::Warning, format!("{job}: queued build was cancelled in Jenkins")))
+                    }
+                    QueueState::Lost => Some((
+                        NoticeLevel::Warning,
+                        format!("{job}: Jenkins forgot the queue item before it started"),
+                    )),
+                    QueueState::Waiting { .. } => None,
+                };
+                match self.queue.iter_mut().find(|q| q.queue_url == queue_url) {
+                    Some(q) => {
+                        if q.state == state {
+                            return;
+                        }
+                        q.state = state;
+                    }
+                    None => self.queue.push(QueueFollow { source, job, queue_url, state, since: at }),
+                }
+                if let Some((level, text)) = notice {
+                    self.push_notice(Notice { at, level, text });
+                }
+                // Keep only the followed items that still say something.
+                if self.queue.len() > 20 {
+                    self.queue.drain(..self.queue.len() - 20);
+                }
+            }
+            Update::Action(outcome) => {
+                let level = if outcome.ok { NoticeLevel::Success } else { NoticeLevel::Error };
+                let text = if outcome.detail.is_empty() {
+                    outcome.summary
+                } else {
+                    format!("{}: {}", outcome.summary, outcome.detail)
+                };
+                self.push_notice(Notice { at: outcome.at, level, text });
+            }
+        }
+    }
+
+    fn merge_build(&mut self, job: &str, at: chrono::DateTime<Utc>, build: Build) {
+        let Some(job) = self.jobs.get_mut(job) else { return };
+        job.observed_at = at;
+        match job.builds.iter_mut().find(|b| b.number == build.number) {
+            Some(existing) => *existing = build,
+            None => {
+                let pos = job.builds.iter().position(|b| b.number < build.number).unwrap_or(job.builds.len());
+                job.builds.insert(pos, build);
+            }
+        }
+    }
+
+    pub fn push_notice(&mut self, notice: Notice) {
+        self.notices.push(notice);
+        if self.notices.len() > MAX_NOTICES {
+            self.notices.remove(0);
+        }
+    }
+
+    pub fn latest_notice(&self) -> Option<&Notice> {
+        self.notices.last()
+    }
+}

@@ -1,0 +1,146 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Build, ParamDef, SourceHealth, Status};
+
+/// Everything the cockpit knows. Owned by the app loop, changed only by [`State::apply`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub services: Vec<Service>,
+    pub environments: Vec<Environment>,
+    /// Jenkins jobs by full name (`folder/job`), for the jobs services reference.
+    pub jobs: BTreeMap<String, Job>,
+    /// Every job the Jenkins sources listed (folders walked), by full name, with its colour.
+    pub catalogue: BTreeMap<String, String>,
+    pub sources: BTreeMap<String, SourceHealth>,
+    /// Queue items the cockpit is following after triggering a build.
+    pub queue: Vec<QueueFollow>,
+    /// Recent outcomes worth telling the operator about (action results, queue news).
+    pub notices: Vec<Notice>,
+    /// Bumped on every applied update, so the UI can tell when to redraw.
+    pub revision: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub repo: Option<String>,
+    pub jobs: ServiceJobs,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceJobs {
+    /// Name of the Jenkins source these jobs live on.
+    pub source: String,
+    pub build: Option<String>,
+    pub deploy: Option<String>,
+    pub tests: Vec<String>,
+}
+
+impl ServiceJobs {
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.build.iter().chain(self.deploy.iter()).chain(self.tests.iter())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub name: String,
+    pub protected: bool,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Pipeline,
+    Freestyle,
+    Folder,
+    Multibranch,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub full_name: String,
+    pub source: String,
+    pub url: String,
+    pub kind: JobKind,
+    pub color: Option<String>,
+    pub buildable: bool,
+    pub parameters: Vec<ParamDef>,
+    /// Newest first.
+    pub builds: Vec<Build>,
+    pub observed_at: DateTime<Utc>,
+}
+
+impl Job {
+    pub fn latest(&self) -> Option<&Build> {
+        self.builds.first()
+    }
+
+    pub fn build(&self, number: u64) -> Option<&Build> {
+        self.builds.iter().find(|b| b.number == number)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueFollow {
+    pub source: String,
+    pub job: String,
+    pub queue_url: String,
+    pub state: super::QueueState,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub at: DateTime<Utc>,
+    pub level: NoticeLevel,
+    pub text: String,
+}
+
+impl State {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The service's build job and its newest build.
+    pub fn latest_build(&self, service: &Service) -> Option<(&Job, &Build)> {
+        let job = self.jobs.get(service.jobs.build.as_ref()?)?;
+        Some((job, job.latest()?))
+    }
+
+    /// Status of the service as a whole: its newest build, or unknown when not seen yet.
+    pub fn service_status(&self, service: &Service) -> Status {
+        self.latest_build(service)
+            .map(|(_, b)| {
+                if !b.pending_inputs.is_empty() {
+                    Status::Paused
+                } else {
+                    b.status
+                }
+            })
+            .unwrap_or(Status::Unknown)
+    }
+
+    /// Has every configured source answered at least once (used by `snapshot` and `status`)?
+    pub fn all_sources_answered(&self) -> bool {
+        self.sources.values().all(|h| h.has_answered())
+    }
+}

@@ -1,0 +1,13 @@
+//! Upstream systems. Each module turns HTTP into typed [`crate::model::Update`]s and knows nothing
+//! of the screen. Polling tasks never share state with the renderer: they send updates down a channel.
+
+pub mod backoff;
+pub mod http;
+pub mod jenkins;
+
+use tokio::sync::mpsc;
+
+use crate::model::Update;
+
+/// Where sources send what they observe.
+pub type UpdateSender = mpsc::UnboundedSender<Update>;

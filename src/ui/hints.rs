@@ -1,0 +1,84 @@
+//! The hint bar: the keys that apply here. Actions that cannot run are shown greyed, not hidden.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{Ctx, Mode, selected_build};
+use crate::actions::Confirm;
+use crate::config::KeyAction as A;
+use crate::model::Status;
+
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let t = ctx.theme;
+    let key = |k: &str| Span::styled(k.to_string(), t.style("ui.hint_key"));
+    let text = |s: &str| Span::styled(format!(" {s}  "), t.style("ui.hint"));
+    let spans: Vec<Span> = match &ctx.view.mode {
+        Mode::Filter { input } => vec![
+            Span::styled(format!("/{input}"), t.style("ui.text")),
+            Span::styled("█", t.style("ui.hint_key")),
+            text("  type to filter · ! inverts"),
+            key("Enter"),
+            text("keep"),
+            key("Esc"),
+            text("clear"),
+        ],
+        Mode::Help => vec![key("Esc"), text("close help")],
+        Mode::Form(_) => vec![
+            key("Tab/↑↓"),
+            text("field"),
+            key("←→"),
+            text("choice"),
+            key("Enter"),
+            text("review plan"),
+            key("Esc"),
+            text("cancel"),
+        ],
+        Mode::Confirm(c) => match (&c.refused, &c.plan.confirm) {
+            (Some(_), _) => vec![key("Esc"), text("close")],
+            (None, Confirm::TypeName(name)) => vec![text(&format!("type {name} then")), key("Enter"), text("execute"), key("Esc"), text("cancel")],
+            (None, Confirm::Yes) => vec![key("Enter/y"), text("execute"), key("Esc/n"), text("cancel")],
+        },
+        Mode::Normal => normal(ctx),
+    };
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn normal<'a>(ctx: &Ctx) -> Vec<Span<'a>> {
+    let t = ctx.theme;
+    let build = selected_build(ctx.state, ctx.view).map(|(_, _, b)| b);
+    let waiting = build.is_some_and(|b| !b.pending_inputs.is_empty());
+    let running = build.is_some_and(|b| matches!(b.status, Status::Running | Status::Paused));
+    let can_act = !ctx.view.read_only;
+    let reject_label = if waiting { "reject" } else { "abort" };
+    let items: Vec<(A, &str, bool)> = vec![
+        (A::MoveDown, "move", true),
+        (A::Open, "open", true),
+        (A::TriggerBuild, "build", can_act),
+        (A::Deploy, "deploy", can_act),
+        (A::Approve, "approve", can_act && waiting),
+        (A::Reject, reject_label, can_act && (waiting || running)),
+        (A::NextEnvironment, "env", true),
+        (A::Filter, "filter", true),
+        (A::RefreshAll, "refresh", true),
+        (A::Help, "help", true),
+        (A::Quit, "quit", true),
+    ];
+    let mut spans = Vec::new();
+    for (action, label, enabled) in items {
+        let k = if action == A::MoveDown {
+            format!("{}/{}", ctx.keymap.hint(A::MoveDown), ctx.keymap.hint(A::MoveUp))
+        } else {
+            ctx.keymap.hint(action)
+        };
+        if enabled {
+            spans.push(Span::styled(k, t.style("ui.hint_key")));
+            spans.push(Span::styled(format!(" {label}  "), t.style("ui.hint")));
+        } else {
+            spans.push(Span::styled(format!("{k} {label}"), t.style("ui.disabled")));
+            spans.push(Span::raw("  "));
+        }
+    }
+    spans
+}

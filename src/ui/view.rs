@@ -1,0 +1,63 @@
+//! What the screen looks at besides the model: selection, focus, mode, popups. Plain data owned by
+//! the app loop; the panes only read it.
+
+use crate::actions::{ActionRequest, Plan};
+use crate::model::ParamDef;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pane {
+    #[default]
+    Services,
+    Build,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    pub focus: Pane,
+    /// Index into the visible (filtered) services.
+    pub selected: usize,
+    /// Which of the selected service's recent builds the build pane shows (0 = newest).
+    pub build_index: usize,
+    pub filter: String,
+    pub environment: usize,
+    pub read_only: bool,
+    pub mode: Mode,
+    /// A one-line message for the operator (why a key did nothing, where a file went).
+    pub flash: Option<String>,
+    pub in_flight: Vec<String>,
+    pub show_clock: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    Filter { input: String },
+    Help,
+    Form(Form),
+    Confirm(ConfirmState),
+}
+
+/// Parameters to fill in before an action is planned.
+#[derive(Clone, Debug)]
+pub struct Form {
+    pub title: String,
+    pub request: ActionRequest,
+    pub fields: Vec<FormField>,
+    pub cursor: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct FormField {
+    pub def: ParamDef,
+    pub value: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConfirmState {
+    pub plan: Plan,
+    /// Set when policy refused the action: the popup shows why and cannot be confirmed.
+    pub refused: Option<String>,
+    /// What the operator typed, for protected environments.
+    pub typed: String,
+}
