@@ -1,1 +1,59 @@
-fn main(){}
+//! Rendering cost must follow what is visible, not the estate's size; the reducer must absorb
+//! bursts. Run: `cargo bench --bench render`.
+
+use chrono::{TimeZone, Utc};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use flightdeck::config::{Keymap, Theme};
+use flightdeck::model::{Update, sample};
+use flightdeck::ui::{self, Ctx, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn render(c: &mut Criterion) {
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).unwrap();
+    let theme = Theme::load("dark", None, false).unwrap();
+    let keymap = Keymap::default();
+    let mut group = c.benchmark_group("render_200x60");
+    for n in [50usize, 500, 5_000] {
+        let state = sample::estate(n, now);
+        // Select a service deep in the list so scrolling is part of the cost.
+        let view = View { selected: n / 2, ..View::default() };
+        let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                let ctx = Ctx { state: &state, view: &view, theme: &theme, keymap: &keymap, now };
+                terminal.draw(|f| ui::draw(f, &ctx)).unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+fn reduce(c: &mut Criterion) {
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).unwrap();
+    let base = sample::estate(5_000, now);
+    let updates: Vec<Update> = base
+        .jobs
+        .values()
+        .map(|job| {
+            let mut build = job.builds[0].clone();
+            build.number += 1;
+            Update::Build { job: job.full_name.clone(), at: now, build }
+        })
+        .collect();
+    c.bench_function("reduce_5000_build_updates", |b| {
+        b.iter_batched(
+            || (base.clone(), updates.clone()),
+            |(mut state, updates)| {
+                for u in updates {
+                    state.apply(u);
+                }
+                state
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(benches, render, reduce);
+criterion_main!(benches);

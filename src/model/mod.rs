@@ -4,6 +4,7 @@
 mod build;
 mod health;
 mod reduce;
+pub mod sample;
 mod state;
 mod status;
 

@@ -14,7 +14,11 @@ pub struct JobList {
 pub struct JobEntry {
     #[serde(rename = "_class", default)]
     pub class: String,
+    /// Absent when a `tree=` query asked only for `displayName`.
+    #[serde(default)]
     pub name: String,
+    #[serde(default, rename = "displayName")]
+    pub display_name: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]

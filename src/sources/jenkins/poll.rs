@@ -285,9 +285,10 @@ pub fn with_tree(url: &str, tree: &str) -> String {
     }
 }
 
-fn walk(entries: &[JobEntry], prefix: &str, out: &mut Vec<(String, String)>) {
+pub fn walk(entries: &[JobEntry], prefix: &str, out: &mut Vec<(String, String)>) {
     for e in entries {
-        let full = if prefix.is_empty() { e.name.clone() } else { format!("{prefix}/{}", e.name) };
+        let name = if e.name.is_empty() { e.display_name.clone().unwrap_or_default() } else { e.name.clone() };
+        let full = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
         match map::job_kind(&e.class) {
             JobKind::Folder | JobKind::Multibranch => walk(&e.jobs, &full, out),
             _ => out.push((full, e.color.clone().unwrap_or_default())),

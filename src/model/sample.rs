@@ -1,0 +1,143 @@
+//! Synthetic estates of any size, for the pane snapshots and the rendering benchmarks. Plain data,
+//! deterministic: the same `n` and `now` give the same estate.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Build, Cause, Environment, Job, JobKind, PendingInput, Service, ServiceJobs, SourceHealth, Stage, StageError,
+    State, Status, TestCounts,
+};
+
+pub const STAGES: &[&str] = &[
+    "Checkout",
+    "Build & unit tests",
+    "SonarQube analysis",
+    "Quality gate",
+    "Publish to Nexus",
+    "Functional tests",
+    "Penetration tests",
+    "Regression tests",
+    "Load tests",
+    "Docker build",
+    "Image scan",
+    "Push image",
+    "Deploy to staging",
+    "Approve production",
+    "Deploy to production",
+];
+
+const NAMES: &[&str] = &["payments-api", "ledger-service", "checkout-web", "catalog-service", "notification-worker", "fraud-scoring"];
+
+/// An estate of `n` services whose newest builds cycle through every interesting state.
+pub fn estate(n: usize, now: DateTime<Utc>) -> State {
+    let mut state = State {
+        environments: vec![
+            Environment { name: "staging".into(), protected: false, read_only: false },
+            Environment { name: "production".into(), protected: true, read_only: false },
+        ],
+        ..State::default()
+    };
+    let mut health = SourceHealth::new("jenkins", "jenkins", "https://jenkins.example.com/", 10);
+    health.last_success = Some(now - chrono::Duration::seconds(3));
+    state.sources.insert("jenkins".into(), health);
+    let now_ms = now.timestamp_millis();
+    for i in 0..n {
+        let name = if i < NAMES.len() { NAMES[i].to_string() } else { format!("{}-{}", NAMES[i % NAMES.len()], i / NAMES.len()) };
+        let job_name = format!("dominion/{name}");
+        state.services.push(Service {
+            name: name.clone(),
+            repo: Some(format!("https://github.com/dominion/{name}.git")),
+            jobs: ServiceJobs { source: "jenkins".into(), build: Some(job_name.clone()), deploy: None, tests: vec![] },
+        });
+        let builds = (0..3).map(|k| sample_build(i, k, now_ms)).collect();
+        state.jobs.insert(
+            job_name.clone(),
+            Job {
+                full_name: job_name,
+                source: "jenkins".into(),
+                url: format!("https://jenkins.example.com/job/dominion/job/{name}/"),
+                kind: JobKind::Pipeline,
+                color: Some("blue".into()),
+                buildable: true,
+                parameters: vec![],
+                builds,
+                observed_at: now,
+            },
+        );
+    }
+    state
+}
+
+fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
+    let number = 100 - age_rank as u64;
+    let scenario = if age_rank == 0 { service % 6 } else { 3 };
+    let started = now_ms - 60_000 * (4 + 30 * age_rank as i64) - (service as i64 % 7) * 17_000;
+    let (reached, last_status) = match scenario {
+        0 => (14, Status::Paused),
+        1 => (2, Status::Failed),
+        2 => (6, Status::Running),
+        3 => (15, Status::Ok),
+        4 => (9, Status::Aborted),
+        _ => (8, Status::Unstable),
+    };
+    let stages: Vec<Stage> = STAGES
+        .iter()
+        .take(reached)
+        .enumerate()
+        .map(|(k, name)| {
+            let last = k + 1 == reached;
+            Stage {
+                id: (k * 3 + 6).to_string(),
+                name: name.to_string(),
+                status: if last { last_status } else { Status::Ok },
+                start_ms: started + k as i64 * 20_000,
+                duration_ms: if last && last_status.is_active() { 0 } else { 18_000 + (k as i64 * 997) % 9_000 },
+                error: (last && last_status == Status::Failed).then(|| StageError {
+                    message: "script returned exit code 1".into(),
+                    kind: "hudson.AbortException".into(),
+                }),
+            }
+        })
+        .collect();
+    let status = match last_status {
+        Status::Paused => Status::Running,
+        s => s,
+    };
+    Build {
+        number,
+        url: String::new(),
+        status: if status == Status::Running && scenario == 0 { Status::Paused } else { status },
+        timestamp_ms: started,
+        duration_ms: if status.is_active() { 0 } else { 300_000 },
+        estimated_duration_ms: Some(360_000),
+        causes: vec![match service % 4 {
+            0 => Cause::GithubPush { user: Some("alice".into()) },
+            1 => Cause::ScmPoll,
+            2 => Cause::Timer,
+            _ => Cause::User { id: Some("bob".into()), name: Some("Bob Builder".into()) },
+        }],
+        commit: Some(format!("{:040x}", (service as u128 + 1) * 0x9e37_79b9_7f4a_7c15 + number as u128)),
+        branch: Some("refs/remotes/origin/master".into()),
+        parameters: vec![],
+        tests: (reached >= 2).then_some(TestCounts {
+            total: 412,
+            failed: if scenario == 1 || scenario == 5 { 2 } else { 0 },
+            skipped: 3,
+        }),
+        stages,
+        pending_inputs: if scenario == 0 {
+            vec![PendingInput {
+                id: "Deploy-production".into(),
+                message: "Deploy to production?".into(),
+                proceed_text: Some("Proceed".into()),
+                submitter: None,
+                inputs: vec![],
+                proceed_url: None,
+                abort_url: None,
+            }]
+        } else {
+            vec![]
+        },
+        queue_id: None,
+    }
+}
