@@ -17,11 +17,20 @@ fn render(c: &mut Criterion) {
     for n in [50usize, 500, 5_000] {
         let state = sample::estate(n, now);
         // Select a service deep in the list so scrolling is part of the cost.
-        let view = View { selected: n / 2, ..View::default() };
+        let view = View {
+            selected: n / 2,
+            ..View::default()
+        };
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                let ctx = Ctx { state: &state, view: &view, theme: &theme, keymap: &keymap, now };
+                let ctx = Ctx {
+                    state: &state,
+                    view: &view,
+                    theme: &theme,
+                    keymap: &keymap,
+                    now,
+                };
                 terminal.draw(|f| ui::draw(f, &ctx)).unwrap();
             })
         });
@@ -38,7 +47,11 @@ fn reduce(c: &mut Criterion) {
         .map(|job| {
             let mut build = job.builds[0].clone();
             build.number += 1;
-            Update::Build { job: job.full_name.clone(), at: now, build }
+            Update::Build {
+                job: job.full_name.clone(),
+                at: now,
+                build,
+            }
         })
         .collect();
     c.bench_function("reduce_5000_build_updates", |b| {

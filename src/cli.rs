@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "flightdeck", version, about = "A terminal release cockpit: builds, gates and approvals from pull request to production.")]
+#[command(
+    name = "flightdeck",
+    version,
+    about = "A terminal release cockpit: builds, gates and approvals from pull request to production."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -65,7 +69,9 @@ pub enum ConfigCommand {
 }
 
 fn parse_size(text: &str) -> Result<(u16, u16), String> {
-    let (w, h) = text.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 120x40")?;
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or("expected WIDTHxHEIGHT, e.g. 120x40")?;
     let w: u16 = w.trim().parse().map_err(|_| format!("bad width `{w}`"))?;
     let h: u16 = h.trim().parse().map_err(|_| format!("bad height `{h}`"))?;
     if !(10..=1000).contains(&w) || !(5..=1000).contains(&h) {

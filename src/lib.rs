@@ -8,5 +8,6 @@ pub mod app;
 pub mod config;
 pub mod model;
 pub mod runtime;
+pub mod sim;
 pub mod sources;
 pub mod ui;

@@ -28,12 +28,21 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
     app::install_panic_hook();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flightdeck: cannot start the async runtime: {e}");
@@ -56,21 +65,32 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let paths = ConfigPaths::discover();
     match cli.command {
-        Some(Command::Config { command: ConfigCommand::Paths }) => {
+        Some(Command::Config {
+            command: ConfigCommand::Paths,
+        }) => {
             print_paths(&cli.common, &paths);
             Ok(())
         }
-        Some(Command::Config { command: ConfigCommand::Check }) => {
+        Some(Command::Config {
+            command: ConfigCommand::Check,
+        }) => {
             let (config, _estate) = load(&cli.common, &paths).await?;
             print!("{}", config.render_effective());
             Ok(())
         }
         Some(Command::Keys) => {
-            let (config, _estate) = load(&cli.common, &paths).await.unwrap_or_else(|_| (default_config(), None));
+            let (config, _estate) = load(&cli.common, &paths)
+                .await
+                .unwrap_or_else(|_| (default_config(), None));
             println!("| keys | action | what it does |\n|---|---|---|");
             for (action, keys) in config.keymap.iter() {
                 let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-                println!("| {} | `{}` | {} |", keys.join(" "), action.name(), action.description());
+                println!(
+                    "| {} | `{}` | {} |",
+                    keys.join(" "),
+                    action.name(),
+                    action.description()
+                );
             }
             Ok(())
         }
@@ -83,8 +103,13 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Some(Command::Sim) => {
-            let estate = Estate::start(SimOptions::default()).await.map_err(|e| Failure::Other(format!("cannot start the simulated estate: {e}")))?;
-            println!("# export FLIGHTDECK_DEMO_TOKEN=demo-token\n{}", estate.demo_config_toml());
+            let estate = Estate::start(SimOptions::default())
+                .await
+                .map_err(|e| Failure::Other(format!("cannot start the simulated estate: {e}")))?;
+            println!(
+                "# export FLIGHTDECK_DEMO_TOKEN=demo-token\n{}",
+                estate.demo_config_toml()
+            );
             let _ = std::io::stdout().flush();
             let _ = tokio::signal::ctrl_c().await;
             Ok(())
@@ -93,7 +118,8 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let (config, _estate) = load(&cli.common, &paths).await?;
             let mut rt = runtime(&config, &cli.common, &paths)?;
             rt.poll_all_once().await;
-            let text = serde_json::to_string_pretty(&rt.state).map_err(|e| Failure::Other(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&rt.state)
+                .map_err(|e| Failure::Other(e.to_string()))?;
             println!("{text}");
             Ok(())
         }
@@ -102,8 +128,18 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let theme = theme(&cli.common, &config.theme, &paths)?;
             let mut rt = runtime(&config, &cli.common, &paths)?;
             rt.poll_all_once().await;
-            let view = View { read_only: cli.common.read_only, show_clock: false, ..View::default() };
-            let ctx = Ctx { state: &rt.state, view: &view, theme: &theme, keymap: &config.keymap, now: Utc::now() };
+            let view = View {
+                read_only: cli.common.read_only,
+                show_clock: false,
+                ..View::default()
+            };
+            let ctx = Ctx {
+                state: &rt.state,
+                view: &view,
+                theme: &theme,
+                keymap: &config.keymap,
+                now: Utc::now(),
+            };
             print!("{}", ui::render_to_text(&ctx, w, h));
             Ok(())
         }
@@ -112,8 +148,13 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let theme = theme(&cli.common, &config.theme, &paths)?;
             init_logging(&paths, cli.common.demo);
             let rt = runtime(&config, &cli.common, &paths)?;
-            let options = AppOptions { read_only: cli.common.read_only, theme };
-            app::run(config, rt, options).await.map_err(|e| Failure::Other(format!("{e:#}")))
+            let options = AppOptions {
+                read_only: cli.common.read_only,
+                theme,
+            };
+            app::run(config, rt, options)
+                .await
+                .map_err(|e| Failure::Other(format!("{e:#}")))
         }
     }
 }
@@ -127,20 +168,35 @@ async fn load(common: &Common, paths: &ConfigPaths) -> Result<(Config, Option<Es
             .map_err(|e| Failure::Other(format!("cannot start the simulated estate: {e}")))?;
         let text = estate.demo_config_toml();
         let token = SimOptions::default().token;
-        let env = move |k: &str| if k == "FLIGHTDECK_DEMO_TOKEN" { Some(token.clone()) } else { std::env::var(k).ok() };
-        let config = config::load_from_str(&text, &PathBuf::from("<demo>"), paths.themes_dir().as_deref(), &env)
-            .map_err(|e| Failure::Other(format!("the demo config is invalid (a bug): {e}")))?;
+        let env = move |k: &str| {
+            if k == "FLIGHTDECK_DEMO_TOKEN" {
+                Some(token.clone())
+            } else {
+                std::env::var(k).ok()
+            }
+        };
+        let config = config::load_from_str(
+            &text,
+            &PathBuf::from("<demo>"),
+            paths.themes_dir().as_deref(),
+            &env,
+        )
+        .map_err(|e| Failure::Other(format!("the demo config is invalid (a bug): {e}")))?;
         return Ok((config, Some(estate)));
     }
     let Some(path) = config::resolve_path(common.config.as_deref(), paths) else {
-        return Err(Failure::Usage("no config directory; pass --config PATH or try --demo".into()));
+        return Err(Failure::Usage(
+            "no config directory; pass --config PATH or try --demo".into(),
+        ));
     };
-    let config = config::load_from_path(&path, paths.themes_dir().as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let config = config::load_from_path(&path, paths.themes_dir().as_deref())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok((config, None))
 }
 
 fn default_config() -> Config {
-    config::load_from_str("", &PathBuf::from("<defaults>"), None, &|_| None).expect("an empty config is valid")
+    config::load_from_str("", &PathBuf::from("<defaults>"), None, &|_| None)
+        .expect("an empty config is valid")
 }
 
 fn theme(common: &Common, configured: &str, paths: &ConfigPaths) -> Result<Theme, Failure> {
@@ -151,19 +207,30 @@ fn theme(common: &Common, configured: &str, paths: &ConfigPaths) -> Result<Theme
 
 fn runtime(config: &Config, common: &Common, paths: &ConfigPaths) -> Result<Runtime, Failure> {
     let audit = config.audit_path.clone().or_else(|| {
-        let file = if common.demo { "demo-audit.jsonl" } else { "audit.jsonl" };
+        let file = if common.demo {
+            "demo-audit.jsonl"
+        } else {
+            "audit.jsonl"
+        };
         paths.data_dir.as_ref().map(|d| d.join(file))
     });
-    Runtime::new(config, audit).map_err(|e| Failure::Other(format!("cannot set up the sources: {e}")))
+    Runtime::new(config, audit)
+        .map_err(|e| Failure::Other(format!("cannot set up the sources: {e}")))
 }
 
 fn print_paths(common: &Common, paths: &ConfigPaths) {
     let config = config::resolve_path(common.config.as_deref(), paths);
-    let show = |p: Option<PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into());
+    let show = |p: Option<PathBuf>| {
+        p.map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(none)".into())
+    };
     println!("config file   {}", show(config));
     println!("themes dir    {}", show(paths.themes_dir()));
     println!("audit file    {}", show(paths.audit_file()));
-    println!("demo audit    {}", show(paths.data_dir.as_ref().map(|d| d.join("demo-audit.jsonl"))));
+    println!(
+        "demo audit    {}",
+        show(paths.data_dir.as_ref().map(|d| d.join("demo-audit.jsonl")))
+    );
     println!("log file      {}", show(paths.log_file()));
 }
 
@@ -173,8 +240,18 @@ fn init_logging(paths: &ConfigPaths, demo: bool) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) else { return };
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    else {
+        return;
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLIGHTDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if demo { "warn" } else { "info" }));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
 }

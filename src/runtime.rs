@@ -30,7 +30,11 @@ impl Runtime {
             environments: config
                 .environments
                 .iter()
-                .map(|e| Environment { name: e.name.clone(), protected: e.protected, read_only: e.read_only })
+                .map(|e| Environment {
+                    name: e.name.clone(),
+                    protected: e.protected,
+                    read_only: e.read_only,
+                })
                 .collect(),
             ..State::default()
         };
@@ -44,7 +48,10 @@ impl Runtime {
             for service in config.services.iter().filter(|s| s.jobs.source == src.name) {
                 for job in service.jobs.all() {
                     if !jobs.iter().any(|j| &j.full_name == job) {
-                        jobs.push(WatchedJob { full_name: job.clone(), repo: service.repo.clone() });
+                        jobs.push(WatchedJob {
+                            full_name: job.clone(),
+                            repo: service.repo.clone(),
+                        });
                     }
                 }
             }
@@ -65,8 +72,20 @@ impl Runtime {
             clients.insert(src.name.clone(), client);
             refresh.insert(src.name.clone(), notify);
         }
-        let executor = Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone());
-        Ok(Runtime { state, tx, rx, executor, refresh, pollers })
+        let executor = Executor::new(
+            clients,
+            refresh.clone(),
+            AuditLog::new(audit_path),
+            tx.clone(),
+        );
+        Ok(Runtime {
+            state,
+            tx,
+            rx,
+            executor,
+            refresh,
+            pollers,
+        })
     }
 
     /// Start every poller as its own task. They run until the update channel closes.

@@ -42,7 +42,10 @@ fn error(text: &str) -> ConfigError {
 
 fn assert_names(e: &ConfigError, line: usize, key: &str) {
     let shown = e.to_string();
-    assert!(shown.starts_with("/etc/flightdeck/config.toml:"), "no file in: {shown}");
+    assert!(
+        shown.starts_with("/etc/flightdeck/config.toml:"),
+        "no file in: {shown}"
+    );
     assert_eq!(e.line, Some(line), "wrong line in: {shown}");
     assert!(e.column.is_some(), "no column in: {shown}");
     assert!(shown.contains(&format!(":{line}:")), "no line in: {shown}");
@@ -52,7 +55,10 @@ fn assert_names(e: &ConfigError, line: usize, key: &str) {
 #[test]
 fn the_good_config_loads_and_masks_its_secret() {
     let c = load(GOOD).unwrap();
-    assert_eq!(c.jenkins[0].token.as_ref().unwrap().expose(), "s3cret-token");
+    assert_eq!(
+        c.jenkins[0].token.as_ref().unwrap().expose(),
+        "s3cret-token"
+    );
     let shown = c.render_effective();
     assert!(!shown.contains("s3cret-token"));
     assert!(shown.contains("****"));
@@ -89,15 +95,24 @@ fn missing_secret() {
 
 #[test]
 fn failing_token_command() {
-    let text = GOOD.replace("token_env = \"JENKINS_TOKEN\"", "token_command = [\"false\"]");
+    let text = GOOD.replace(
+        "token_env = \"JENKINS_TOKEN\"",
+        "token_command = [\"false\"]",
+    );
     assert_names(&error(&text), 8, "sources.jenkins[0].token_command");
 }
 
 #[test]
 fn token_command_supplies_the_secret() {
-    let text = GOOD.replace("token_env = \"JENKINS_TOKEN\"", "token_command = [\"echo\", \"from-a-command\"]");
+    let text = GOOD.replace(
+        "token_env = \"JENKINS_TOKEN\"",
+        "token_command = [\"echo\", \"from-a-command\"]",
+    );
     let c = load(&text).unwrap();
-    assert_eq!(c.jenkins[0].token.as_ref().unwrap().expose(), "from-a-command");
+    assert_eq!(
+        c.jenkins[0].token.as_ref().unwrap().expose(),
+        "from-a-command"
+    );
 }
 
 #[test]
@@ -110,14 +125,25 @@ fn unsupported_url_scheme() {
 
 #[test]
 fn unknown_source_reference() {
-    let text = GOOD.replace("build = \"dominion/payments-api\"", "source = \"nope\"\nbuild = \"dominion/payments-api\"");
-    assert_names(&error(&text), 22, "services[0].jenkins.source");
+    let text = GOOD.replace(
+        "build = \"dominion/payments-api\"",
+        "source = \"nope\"\nbuild = \"dominion/payments-api\"",
+    );
+    assert_names(&error(&text), 21, "services[0].jenkins.source");
 }
 
 #[test]
 fn unknown_keymap_action_and_bad_key_and_conflict() {
-    assert_names(&error(&format!("{GOOD}\n[keymap]\nlaunch_missiles = [\"m\"]\n")), 27, "keymap.launch_missiles");
-    assert_names(&error(&format!("{GOOD}\n[keymap]\napprove = [\"Hyper-Q\"]\n")), 27, "keymap.approve");
+    assert_names(
+        &error(&format!("{GOOD}\n[keymap]\nlaunch_missiles = [\"m\"]\n")),
+        25,
+        "keymap.launch_missiles",
+    );
+    assert_names(
+        &error(&format!("{GOOD}\n[keymap]\napprove = [\"Hyper-Q\"]\n")),
+        25,
+        "keymap.approve",
+    );
     let e = error(&format!("{GOOD}\n[keymap]\napprove = [\"q\"]\n"));
     assert!(e.to_string().contains("bound to both"), "{e}");
     assert!(e.to_string().contains("keymap."), "{e}");
@@ -125,12 +151,22 @@ fn unknown_keymap_action_and_bad_key_and_conflict() {
 
 #[test]
 fn unknown_theme() {
-    assert_names(&error(&GOOD.replace("theme = \"dark\"", "theme = \"neon\"")), 2, "theme");
+    assert_names(
+        &error(&GOOD.replace("theme = \"dark\"", "theme = \"neon\"")),
+        2,
+        "theme",
+    );
 }
 
 #[test]
 fn garbage_never_panics() {
-    for text in ["\u{0}\u{1}", "[[[", "services = 5", "[[services]]\nname = 1", "[sources]\njenkins = \"x\""] {
+    for text in [
+        "\u{0}\u{1}",
+        "[[[",
+        "services = 5",
+        "[[services]]\nname = 1",
+        "[sources]\njenkins = \"x\"",
+    ] {
         let _ = load(text);
     }
 }

@@ -11,11 +11,17 @@ use flightdeck::sim::{Estate, Fault, SimOptions};
 const T: Duration = Duration::from_secs(20);
 
 fn estate(rt: &tokio::runtime::Runtime) -> Estate {
-    rt.block_on(Estate::start(SimOptions::default())).expect("start the simulated estate")
+    rt.block_on(Estate::start(SimOptions::default()))
+        .expect("start the simulated estate")
 }
 
 fn posts(estate: &Estate, needle: &str) -> usize {
-    estate.control().requests().iter().filter(|r| r.method == "POST" && r.path.contains(needle)).count()
+    estate
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.contains(needle))
+        .count()
 }
 
 fn cockpit(estate: &Estate, dir: &std::path::Path, extra: &[&str]) -> Cockpit {
@@ -49,7 +55,11 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
     c.send("payments-ap");
     c.send("\r");
     c.wait_for("type payments-api exactly", T);
-    assert_eq!(posts(&estate, "/input/"), 0, "nothing may be sent before the name is typed");
+    assert_eq!(
+        posts(&estate, "/input/"),
+        0,
+        "nothing may be sent before the name is typed"
+    );
     c.send("i\r");
     c.wait_for("✔ Approve", T);
     assert_eq!(posts(&estate, "/input/Deploy-production/proceedEmpty"), 1);
@@ -65,7 +75,10 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
 
     // Both actions are in the audit file.
     let audit = std::fs::read_to_string(dir.path().join("data/flightdeck/audit.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["action"], "approve_input");
     assert_eq!(lines[0]["environment"], "production");
@@ -74,7 +87,10 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
     assert!(lines[1]["plan"][0].as_str().unwrap().starts_with("POST "));
 
     c.send("q");
-    assert!(c.wait_exit(Duration::from_secs(5)).is_some(), "q did not quit");
+    assert!(
+        c.wait_exit(Duration::from_secs(5)).is_some(),
+        "q did not quit"
+    );
 }
 
 #[test]
@@ -91,7 +107,15 @@ fn read_only_refuses_visibly_and_sends_nothing() {
     c.send("b");
     c.wait_for("Refused", T);
     c.send("\r");
-    assert_eq!(estate.control().requests().iter().filter(|r| r.method == "POST").count(), 0);
+    assert_eq!(
+        estate
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -103,7 +127,12 @@ fn faults_degrade_the_source_and_the_cockpit_recovers() {
     c.wait_for("jenkins ✔", T);
     let faults = [
         ("HTTP 503", Fault::Status(503)),
-        ("HTTP 429", Fault::TooManyRequests { retry_after_secs: 1 }),
+        (
+            "HTTP 429",
+            Fault::TooManyRequests {
+                retry_after_secs: 1,
+            },
+        ),
         ("unreadable answer", Fault::MalformedJson),
         ("unreadable answer", Fault::TruncatedBody),
         ("connection broke", Fault::ConnectionReset),
@@ -113,7 +142,10 @@ fn faults_degrade_the_source_and_the_cockpit_recovers() {
         estate.control().set_fault("/api/json", fault);
         c.send("R");
         let screen = c.wait_for(expected, Duration::from_secs(30));
-        assert!(screen.contains("jenkins ⚠"), "source not marked degraded:\n{screen}");
+        assert!(
+            screen.contains("jenkins ⚠"),
+            "source not marked degraded:\n{screen}"
+        );
         // Last good data stays on screen, and keys still answer.
         assert!(screen.contains("payments-api"));
         c.send("?");
@@ -133,7 +165,9 @@ fn an_action_is_never_sent_twice() {
     let mut c = cockpit(&estate, dir.path(), &[]);
     c.wait_for("Deploy to production?", T);
     // A slow Jenkins: the operator presses again while the first approval is in flight.
-    estate.control().set_fault("/input/", Fault::Latency(Duration::from_secs(3)));
+    estate
+        .control()
+        .set_fault("/input/", Fault::Latency(Duration::from_secs(3)));
     c.send("a");
     c.wait_for("Type the service name", T);
     c.send("payments-api\r\r\r");

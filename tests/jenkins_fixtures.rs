@@ -7,7 +7,10 @@ use flightdeck::sources::jenkins::map;
 use flightdeck::sources::jenkins::poll::walk;
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/jenkins/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/jenkins/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -23,8 +26,20 @@ fn build_info_with_parameters_and_user_cause() {
     assert_eq!(build.status, Status::Ok);
     assert_eq!(build.duration_ms, 60750);
     assert_eq!(build.estimated_duration_ms, Some(60258));
-    assert_eq!(build.parameters, vec![("bear".into(), "true".into()), ("fish".into(), "salmon".into())]);
-    assert_eq!(build.causes, vec![Cause::User { id: None, name: Some("anonymous".into()) }]);
+    assert_eq!(
+        build.parameters,
+        vec![
+            ("bear".into(), "true".into()),
+            ("fish".into(), "salmon".into())
+        ]
+    );
+    assert_eq!(
+        build.causes,
+        vec![Cause::User {
+            id: None,
+            name: Some("anonymous".into())
+        }]
+    );
     assert_eq!(build.queue_id, Some(73));
 }
 
@@ -39,7 +54,10 @@ fn build_with_git_change_set() {
 fn commit_from_build_data_chosen_by_remote() {
     let b: BuildJson = parse("jenkinsapi_build-scm-git.json");
     let build = map::build(&b, Some("git@github.com:salimfadhley/jenkinsapi.git"));
-    assert_eq!(build.commit.as_deref(), Some("7def9ed6e92580f37d00e4980c36c4d36e68f702"));
+    assert_eq!(
+        build.commit.as_deref(),
+        Some("7def9ed6e92580f37d00e4980c36c4d36e68f702")
+    );
     assert_eq!(build.branch.as_deref(), Some("origin/unstable"));
     assert_eq!(build.causes, vec![Cause::ScmPoll]);
 }
@@ -57,19 +75,36 @@ fn commit_ignores_the_shared_library_build_data() {
     let build = map::build(&b, Some("https://github.com/dominion/payments-api"));
     assert_eq!(build.commit.as_deref(), Some("bbbb"));
     let tests = build.tests.unwrap();
-    assert_eq!((tests.total, tests.failed, tests.skipped, tests.passed()), (412, 2, 3, 407));
-    assert_eq!(build.causes, vec![Cause::GithubPush { user: Some("alice".into()) }]);
+    assert_eq!(
+        (tests.total, tests.failed, tests.skipped, tests.passed()),
+        (412, 2, 3, 407)
+    );
+    assert_eq!(
+        build.causes,
+        vec![Cause::GithubPush {
+            user: Some("alice".into())
+        }]
+    );
     // Without a way to tell them apart, better unknown than the library's commit.
-    assert_eq!(map::build(&b, Some("https://github.com/other/repo")).commit, None);
+    assert_eq!(
+        map::build(&b, Some("https://github.com/other/repo")).commit,
+        None
+    );
 }
 
 #[test]
 fn queue_items_pending_running_cancelled() {
     use flightdeck::model::QueueState;
     let pending: QueueItemJson = parse("jenkins-rest_queueItemPending.json");
-    assert!(matches!(queue_state(&pending), QueueState::Waiting { why: Some(_) }));
+    assert!(matches!(
+        queue_state(&pending),
+        QueueState::Waiting { why: Some(_) }
+    ));
     let running: QueueItemJson = parse("jenkins-rest_queueItemRunning.json");
-    assert!(matches!(queue_state(&running), QueueState::Started { number: 14, .. }));
+    assert!(matches!(
+        queue_state(&running),
+        QueueState::Started { number: 14, .. }
+    ));
     let cancelled: QueueItemJson = parse("jenkins-rest_queueItemCancelled.json");
     assert_eq!(queue_state(&cancelled), QueueState::Cancelled);
 }
@@ -78,17 +113,26 @@ fn queue_items_pending_running_cancelled() {
 fn folders_and_filtered_tree() {
     let folder: JobList = parse("jenkins-rest_jobsInJenkinsFolder.json");
     assert_eq!(folder.jobs[0].name, "Test Project");
-    assert_eq!(map::job_kind(&folder.jobs[0].class), flightdeck::model::JobKind::Freestyle);
+    assert_eq!(
+        map::job_kind(&folder.jobs[0].class),
+        flightdeck::model::JobKind::Freestyle
+    );
     let tree: JobList = parse("jenkins-jobs-tree-filtered.json");
     let mut out = Vec::new();
     walk(&tree.jobs, "", &mut out);
-    assert!(out.iter().any(|(name, colour)| name == "1.iPhoneUnitTests" && colour == "blue"));
+    assert!(
+        out.iter()
+            .any(|(name, colour)| name == "1.iPhoneUnitTests" && colour == "blue")
+    );
     assert!(out.iter().any(|(_, colour)| colour == "aborted"));
 }
 
 #[test]
 fn wfapi_paused_run_and_history() {
-    for name in ["jenkins-rest_workflow.json", "jenkins-wfapi-run-describe-paused.json"] {
+    for name in [
+        "jenkins-rest_workflow.json",
+        "jenkins-wfapi-run-describe-paused.json",
+    ] {
         let run: RunDescribe = parse(name);
         assert_eq!(Status::from_wfapi(&run.status), Status::Paused, "{name}");
         let stages = map::stages(&run);
@@ -129,7 +173,10 @@ fn pending_inputs_keep_their_ids_exactly() {
 
 #[test]
 fn node_logs_artifacts_and_test_report_parse() {
-    for name in ["jenkins-wfapi-node-log.json", "jenkins-rest_pipelineNodeLog.json"] {
+    for name in [
+        "jenkins-wfapi-node-log.json",
+        "jenkins-rest_pipelineNodeLog.json",
+    ] {
         let log: serde_json::Value = parse(name);
         assert!(log.get("text").is_some(), "{name}");
     }

@@ -17,7 +17,13 @@ fn render(view: &View, theme: &str, w: u16, h: u16) -> (String, ratatui::buffer:
     let state = sample::estate(6, now());
     let theme = Theme::load(theme, None, false).unwrap();
     let keymap = Keymap::default();
-    let ctx = Ctx { state: &state, view, theme: &theme, keymap: &keymap, now: now() };
+    let ctx = Ctx {
+        state: &state,
+        view,
+        theme: &theme,
+        keymap: &keymap,
+        now: now(),
+    };
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| ui::draw(f, &ctx)).unwrap();
     let buffer = terminal.backend().buffer().clone();
@@ -38,7 +44,11 @@ fn cockpit_80x24_stacks_panes() {
 
 #[test]
 fn failed_build_pane_shows_the_stage_error() {
-    let view = View { selected: 1, focus: Pane::Build, ..View::default() };
+    let view = View {
+        selected: 1,
+        focus: Pane::Build,
+        ..View::default()
+    };
     let (text, _) = render(&view, "dark", 120, 40);
     assert!(text.contains("script returned exit code 1"), "{text}");
     insta::assert_snapshot!(text);
@@ -46,7 +56,10 @@ fn failed_build_pane_shows_the_stage_error() {
 
 #[test]
 fn read_only_shows_the_lock_and_greys_actions() {
-    let view = View { read_only: true, ..View::default() };
+    let view = View {
+        read_only: true,
+        ..View::default()
+    };
     let (text, _) = render(&view, "dark", 120, 40);
     assert!(text.contains("READ-ONLY"));
     assert!(text.contains("read-only: approval disabled"));
@@ -62,14 +75,32 @@ fn too_small_says_so() {
 fn status_colours_and_glyphs() {
     let (text, buffer) = render(&View::default(), "dark", 120, 40);
     // Row of ledger-service (failed): its glyph is ✖ in bold light red.
-    let y = text.lines().position(|l| l.contains("ledger-service")).unwrap() as u16;
-    let x = text.lines().nth(y as usize).unwrap().chars().position(|c| c == '✖').unwrap() as u16;
+    let y = text
+        .lines()
+        .position(|l| l.contains("ledger-service"))
+        .unwrap() as u16;
+    let x = text
+        .lines()
+        .nth(y as usize)
+        .unwrap()
+        .chars()
+        .position(|c| c == '✖')
+        .unwrap() as u16;
     let cell = &buffer[(x, y)];
     assert_eq!(cell.symbol(), "✖");
     assert_eq!(cell.fg, Color::LightRed);
     // payments-api waits for input: ⏸ in magenta.
-    let y = text.lines().position(|l| l.contains("payments-api") && l.contains('⏸')).unwrap() as u16;
-    let x = text.lines().nth(y as usize).unwrap().chars().position(|c| c == '⏸').unwrap() as u16;
+    let y = text
+        .lines()
+        .position(|l| l.contains("payments-api") && l.contains('⏸'))
+        .unwrap() as u16;
+    let x = text
+        .lines()
+        .nth(y as usize)
+        .unwrap()
+        .chars()
+        .position(|c| c == '⏸')
+        .unwrap() as u16;
     assert_eq!(buffer[(x, y)].fg, Color::LightMagenta);
 }
 
@@ -78,13 +109,20 @@ fn mono_reads_without_colour() {
     let (text, buffer) = render(&View::default(), "mono", 120, 40);
     assert!(text.contains('✖') && text.contains('⏸') && text.contains('✔'));
     for cell in buffer.content() {
-        assert!(matches!(cell.fg, Color::Reset), "mono theme used colour {:?}", cell.fg);
+        assert!(
+            matches!(cell.fg, Color::Reset),
+            "mono theme used colour {:?}",
+            cell.fg
+        );
     }
 }
 
 #[test]
 fn help_overlay_lists_the_keymap() {
-    let view = View { mode: ui::Mode::Help, ..View::default() };
+    let view = View {
+        mode: ui::Mode::Help,
+        ..View::default()
+    };
     let (text, _) = render(&view, "dark", 120, 40);
     assert!(text.contains("trigger_build") && text.contains("approve"));
     insta::assert_snapshot!(text);

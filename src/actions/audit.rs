@@ -37,13 +37,18 @@ impl AuditLog {
 
     /// Append one record. An audit that cannot be written is an error the caller must show.
     pub fn append(&self, record: &AuditRecord) -> std::io::Result<()> {
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
         line.push('\n');
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         // One write call per line, so concurrent cockpits never interleave a record.
         f.write_all(line.as_bytes())?;
         f.flush()

@@ -27,7 +27,12 @@ impl Executor {
         audit: AuditLog,
         tx: UpdateSender,
     ) -> Self {
-        Executor { clients: Arc::new(clients), refresh: Arc::new(refresh), audit, tx }
+        Executor {
+            clients: Arc::new(clients),
+            refresh: Arc::new(refresh),
+            audit,
+            tx,
+        }
     }
 
     pub fn audit(&self) -> &AuditLog {
@@ -51,7 +56,9 @@ impl Executor {
             Ok(detail) => (true, detail.clone()),
             Err(e) => (false, e.clone()),
         };
-        let audit_error = self.record(&plan, if ok { "ok" } else { "failed" }, &detail).err();
+        let audit_error = self
+            .record(&plan, if ok { "ok" } else { "failed" }, &detail)
+            .err();
         let outcome = ActionOutcome {
             at: Utc::now(),
             summary: format!("{} {}", if ok { "✔" } else { "✖" }, plan.title),
@@ -65,7 +72,8 @@ impl Executor {
         if let Some(n) = self.refresh.get(&req.source) {
             n.notify_one();
         }
-        if let (true, Some(client), ActionKind::TriggerBuild { job, .. }) = (ok, self.clients.get(&req.source), &req.kind)
+        if let (true, Some(client), ActionKind::TriggerBuild { job, .. }) =
+            (ok, self.clients.get(&req.source), &req.kind)
             && let Ok(queue_url) = &result
         {
             let queue_url = queue_url.trim_start_matches("queued: ").to_string();
@@ -81,21 +89,37 @@ impl Executor {
 
     async fn call(&self, client: &JenkinsClient, plan: &Plan) -> Result<String, String> {
         match &plan.request.kind {
-            ActionKind::TriggerBuild { job, params, parameterised } => jenkins::trigger(client, job, params, *parameterised)
+            ActionKind::TriggerBuild {
+                job,
+                params,
+                parameterised,
+            } => jenkins::trigger(client, job, params, *parameterised)
                 .await
                 .map(|queue| format!("queued: {queue}"))
                 .map_err(|e| e.to_string()),
-            ActionKind::ApproveInput { job, build, input_id, params, .. } => jenkins::approve(client, job, *build, input_id, params)
+            ActionKind::ApproveInput {
+                job,
+                build,
+                input_id,
+                params,
+                ..
+            } => jenkins::approve(client, job, *build, input_id, params)
                 .await
                 .map(|_| "approved".to_string())
                 .map_err(|e| e.to_string()),
-            ActionKind::RejectInput { job, build, input_id, .. } => jenkins::reject(client, job, *build, input_id)
+            ActionKind::RejectInput {
+                job,
+                build,
+                input_id,
+                ..
+            } => jenkins::reject(client, job, *build, input_id)
                 .await
                 .map(|_| "rejected".to_string())
                 .map_err(|e| e.to_string()),
-            ActionKind::AbortBuild { job, build } => {
-                jenkins::abort(client, job, *build).await.map(|_| "abort requested".to_string()).map_err(|e| e.to_string())
-            }
+            ActionKind::AbortBuild { job, build } => jenkins::abort(client, job, *build)
+                .await
+                .map(|_| "abort requested".to_string())
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -108,7 +132,11 @@ impl Executor {
             service: req.service.clone(),
             environment: req.environment.clone(),
             target: req.target(),
-            plan: plan.calls.iter().map(|c| format!("{} {}", c.method, c.url)).collect(),
+            plan: plan
+                .calls
+                .iter()
+                .map(|c| format!("{} {}", c.method, c.url))
+                .collect(),
             result: result.to_string(),
             detail: detail.to_string(),
         };

@@ -8,10 +8,28 @@ use crate::sources::jenkins::JenkinsClient;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActionKind {
-    TriggerBuild { job: String, params: Vec<(String, String)>, parameterised: bool },
-    ApproveInput { job: String, build: u64, input_id: String, message: String, params: Vec<(String, String)> },
-    RejectInput { job: String, build: u64, input_id: String, message: String },
-    AbortBuild { job: String, build: u64 },
+    TriggerBuild {
+        job: String,
+        params: Vec<(String, String)>,
+        parameterised: bool,
+    },
+    ApproveInput {
+        job: String,
+        build: u64,
+        input_id: String,
+        message: String,
+        params: Vec<(String, String)>,
+    },
+    RejectInput {
+        job: String,
+        build: u64,
+        input_id: String,
+        message: String,
+    },
+    AbortBuild {
+        job: String,
+        build: u64,
+    },
 }
 
 impl ActionKind {
@@ -50,7 +68,18 @@ impl ActionRequest {
     pub fn key(&self) -> String {
         match &self.kind {
             ActionKind::TriggerBuild { job, .. } => format!("{}:trigger:{job}", self.source),
-            ActionKind::ApproveInput { job, build, input_id, .. } | ActionKind::RejectInput { job, build, input_id, .. } => {
+            ActionKind::ApproveInput {
+                job,
+                build,
+                input_id,
+                ..
+            }
+            | ActionKind::RejectInput {
+                job,
+                build,
+                input_id,
+                ..
+            } => {
                 format!("{}:input:{job}#{build}:{input_id}", self.source)
             }
             ActionKind::AbortBuild { job, build } => format!("{}:abort:{job}#{build}", self.source),
@@ -60,7 +89,18 @@ impl ActionRequest {
     pub fn target(&self) -> String {
         match &self.kind {
             ActionKind::TriggerBuild { job, .. } => format!("{}:{job}", self.source),
-            ActionKind::ApproveInput { job, build, input_id, .. } | ActionKind::RejectInput { job, build, input_id, .. } => {
+            ActionKind::ApproveInput {
+                job,
+                build,
+                input_id,
+                ..
+            }
+            | ActionKind::RejectInput {
+                job,
+                build,
+                input_id,
+                ..
+            } => {
                 format!("{}:{job}#{build} input {input_id}", self.source)
             }
             ActionKind::AbortBuild { job, build } => format!("{}:{job}#{build}", self.source),
@@ -99,12 +139,24 @@ pub struct Plan {
 /// Turn a request into a plan against the current state. `base_url` is the Jenkins base URL of the
 /// request's source, so the plan can list the exact calls.
 pub fn plan(request: ActionRequest, state: &State) -> Plan {
-    let base = state.sources.get(&request.source).map(|h| h.url.clone()).unwrap_or_default();
+    let base = state
+        .sources
+        .get(&request.source)
+        .map(|h| h.url.clone())
+        .unwrap_or_default();
     let job_url = |job: &str| job_url_on(&base, job);
     let mut notes = Vec::new();
     let (title, calls) = match &request.kind {
-        ActionKind::TriggerBuild { job, params, parameterised } => {
-            let verb = if *parameterised { "buildWithParameters" } else { "build" };
+        ActionKind::TriggerBuild {
+            job,
+            params,
+            parameterised,
+        } => {
+            let verb = if *parameterised {
+                "buildWithParameters"
+            } else {
+                "build"
+            };
             let mut calls = vec![PlannedCall {
                 method: "POST".into(),
                 url: format!("{}{verb}", job_url(job)),
@@ -113,7 +165,11 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
                 } else {
                     format!(
                         "queue a build with {}",
-                        params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+                        params
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     )
                 },
             }];
@@ -125,23 +181,51 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             if let Some((j, b)) = state.jobs.get(job).and_then(|j| j.latest().map(|b| (j, b)))
                 && b.status.is_active()
             {
-                notes.push(format!("{} #{} is still {}; Jenkins may queue this one behind it", j.full_name, b.number, b.status.label()));
+                notes.push(format!(
+                    "{} #{} is still {}; Jenkins may queue this one behind it",
+                    j.full_name,
+                    b.number,
+                    b.status.label()
+                ));
             }
             (format!("Trigger a build of {job}"), calls)
         }
-        ActionKind::ApproveInput { job, build, input_id, message, params } => {
-            let verb = if params.is_empty() { "proceedEmpty" } else { "proceed" };
+        ActionKind::ApproveInput {
+            job,
+            build,
+            input_id,
+            message,
+            params,
+        } => {
+            let verb = if params.is_empty() {
+                "proceedEmpty"
+            } else {
+                "proceed"
+            };
             let calls = vec![PlannedCall {
                 method: "POST".into(),
-                url: format!("{}{build}/input/{}/{verb}", job_url(job), JenkinsClient::segment(input_id)),
+                url: format!(
+                    "{}{build}/input/{}/{verb}",
+                    job_url(job),
+                    JenkinsClient::segment(input_id)
+                ),
                 why: "let the pipeline proceed".into(),
             }];
             (format!("Approve \"{message}\" of {job} #{build}"), calls)
         }
-        ActionKind::RejectInput { job, build, input_id, message } => {
+        ActionKind::RejectInput {
+            job,
+            build,
+            input_id,
+            message,
+        } => {
             let calls = vec![PlannedCall {
                 method: "POST".into(),
-                url: format!("{}{build}/input/{}/abort", job_url(job), JenkinsClient::segment(input_id)),
+                url: format!(
+                    "{}{build}/input/{}/abort",
+                    job_url(job),
+                    JenkinsClient::segment(input_id)
+                ),
                 why: "reject the input; the build ends ABORTED".into(),
             }];
             (format!("Reject \"{message}\" of {job} #{build}"), calls)
@@ -155,7 +239,11 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             (format!("Abort {job} #{build}"), calls)
         }
     };
-    let environment = request.environment.as_ref().and_then(|e| state.environment(e)).cloned();
+    let environment = request
+        .environment
+        .as_ref()
+        .and_then(|e| state.environment(e))
+        .cloned();
     let confirm = match &environment {
         Some(env) if env.protected => {
             notes.push(format!("{} is a protected environment", env.name));
@@ -163,7 +251,14 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
         }
         _ => Confirm::Yes,
     };
-    Plan { request, title, calls, notes, environment, confirm }
+    Plan {
+        request,
+        title,
+        calls,
+        notes,
+        environment,
+        confirm,
+    }
 }
 
 /// The same URL scheme as the Jenkins client, from a base URL string.

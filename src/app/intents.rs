@@ -43,7 +43,12 @@ pub fn environment_for(state: &State, texts: &[&str]) -> Option<String> {
     }
     for env in &envs {
         let name = env.name.to_ascii_lowercase();
-        if name.len() > 4 && texts.iter().any(|t| t.split(|c: char| !c.is_alphanumeric()).any(|w| w.len() >= 4 && name.starts_with(w))) {
+        if name.len() > 4
+            && texts.iter().any(|t| {
+                t.split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w.len() >= 4 && name.starts_with(w))
+            })
+        {
             return Some(env.name.clone());
         }
     }
@@ -51,18 +56,31 @@ pub fn environment_for(state: &State, texts: &[&str]) -> Option<String> {
 }
 
 fn focused_env(state: &State, view: &View) -> Option<String> {
-    state.environments.get(view.environment).map(|e| e.name.clone())
+    state
+        .environments
+        .get(view.environment)
+        .map(|e| e.name.clone())
 }
 
 pub fn trigger_build(state: &State, view: &mut View) -> Intent {
-    let Some(service) = selected_service(state, view) else { return Intent::None };
-    let Some(job_name) = service.jobs.build.clone() else {
-        view.flash = Some(format!("{} has no build job in the config", service.name));
+    let Some(service) = selected_service(state, view) else {
         return Intent::None;
     };
-    let params = state.jobs.get(&job_name).map(|j| j.parameters.clone()).unwrap_or_default();
+    let Some(job_name) = service.jobs.build.clone() else {
+        view.say(format!("{} has no build job in the config", service.name));
+        return Intent::None;
+    };
+    let params = state
+        .jobs
+        .get(&job_name)
+        .map(|j| j.parameters.clone())
+        .unwrap_or_default();
     let request = ActionRequest {
-        kind: ActionKind::TriggerBuild { job: job_name.clone(), params: vec![], parameterised: !params.is_empty() },
+        kind: ActionKind::TriggerBuild {
+            job: job_name.clone(),
+            params: vec![],
+            parameterised: !params.is_empty(),
+        },
         service: service.name.clone(),
         source: service.jobs.source.clone(),
         environment: None,
@@ -75,18 +93,24 @@ pub fn trigger_build(state: &State, view: &mut View) -> Intent {
 }
 
 pub fn deploy(state: &State, view: &mut View) -> Intent {
-    let Some(service) = selected_service(state, view) else { return Intent::None };
+    let Some(service) = selected_service(state, view) else {
+        return Intent::None;
+    };
     let Some(job_name) = service.jobs.deploy.clone() else {
-        view.flash = Some(format!("{} has no deploy job in the config", service.name));
+        view.say(format!("{} has no deploy job in the config", service.name));
         return Intent::None;
     };
     let Some(job) = state.jobs.get(&job_name) else {
-        view.flash = Some(format!("{job_name} has not been read from Jenkins yet"));
+        view.say(format!("{job_name} has not been read from Jenkins yet"));
         return Intent::None;
     };
     let env = focused_env(state, view);
     let request = ActionRequest {
-        kind: ActionKind::TriggerBuild { job: job_name.clone(), params: vec![], parameterised: !job.parameters.is_empty() },
+        kind: ActionKind::TriggerBuild {
+            job: job_name.clone(),
+            params: vec![],
+            parameterised: !job.parameters.is_empty(),
+        },
         service: service.name.clone(),
         source: service.jobs.source.clone(),
         environment: env.clone(),
@@ -94,11 +118,27 @@ pub fn deploy(state: &State, view: &mut View) -> Intent {
     if job.parameters.is_empty() {
         return Intent::Plan(request);
     }
-    open_form(view, format!("Deploy {} to {}", service.name, env.as_deref().unwrap_or("?")), request, &job.parameters, env.as_deref());
+    open_form(
+        view,
+        format!(
+            "Deploy {} to {}",
+            service.name,
+            env.as_deref().unwrap_or("?")
+        ),
+        request,
+        &job.parameters,
+        env.as_deref(),
+    );
     Intent::None
 }
 
-fn open_form(view: &mut View, title: String, request: ActionRequest, params: &[ParamDef], env: Option<&str>) {
+fn open_form(
+    view: &mut View,
+    title: String,
+    request: ActionRequest,
+    params: &[ParamDef],
+    env: Option<&str>,
+) {
     let fields = params
         .iter()
         .map(|def| {
@@ -115,37 +155,61 @@ fn open_form(view: &mut View, title: String, request: ActionRequest, params: &[P
             {
                 value = "false".into();
             }
-            FormField { def: def.clone(), value }
+            FormField {
+                def: def.clone(),
+                value,
+            }
         })
         .collect();
-    view.mode = Mode::Form(Form { title, request, fields, cursor: 0 });
+    view.mode = Mode::Form(Form {
+        title,
+        request,
+        fields,
+        cursor: 0,
+    });
 }
 
 /// The filled form becomes the request's parameters; a deploy's environment follows the form.
 pub fn request_from_form(form: &Form) -> ActionRequest {
     let mut request = form.request.clone();
-    let values: Vec<(String, String)> = form.fields.iter().map(|f| (f.def.name.clone(), f.value.clone())).collect();
+    let values: Vec<(String, String)> = form
+        .fields
+        .iter()
+        .map(|f| (f.def.name.clone(), f.value.clone()))
+        .collect();
     match &mut request.kind {
-        ActionKind::TriggerBuild { params, .. } | ActionKind::ApproveInput { params, .. } => *params = values.clone(),
+        ActionKind::TriggerBuild { params, .. } | ActionKind::ApproveInput { params, .. } => {
+            *params = values.clone()
+        }
         _ => {}
     }
     if request.environment.is_some()
-        && let Some((_, v)) = values.iter().find(|(k, _)| k.to_ascii_lowercase().contains("env"))
+        && let Some((_, v)) = values
+            .iter()
+            .find(|(k, _)| k.to_ascii_lowercase().contains("env"))
     {
         request.environment = Some(v.clone());
     }
     request
 }
 
-fn waiting_build<'a>(state: &'a State, view: &View) -> Option<(&'a crate::model::Service, &'a str, &'a Build)> {
+fn waiting_build<'a>(
+    state: &'a State,
+    view: &View,
+) -> Option<(&'a crate::model::Service, &'a str, &'a Build)> {
     let (service, job, build) = selected_build(state, view)?;
     Some((service, job.full_name.as_str(), build))
 }
 
 pub fn approve(state: &State, view: &mut View) -> Intent {
-    let Some((service, job, build)) = waiting_build(state, view) else { return Intent::None };
+    let Some((service, job, build)) = waiting_build(state, view) else {
+        return Intent::None;
+    };
     let Some(input) = build.pending_inputs.first() else {
-        view.flash = Some(format!("{} #{} is not waiting for input", service.name, build.number));
+        view.say(format!(
+            "{} #{} is not waiting for input",
+            service.name, build.number
+        ));
         return Intent::None;
     };
     let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("");
@@ -170,7 +234,9 @@ pub fn approve(state: &State, view: &mut View) -> Intent {
 }
 
 pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
-    let Some((service, job, build)) = waiting_build(state, view) else { return Intent::None };
+    let Some((service, job, build)) = waiting_build(state, view) else {
+        return Intent::None;
+    };
     let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("");
     if let Some(input) = build.pending_inputs.first() {
         return Intent::Plan(ActionRequest {
@@ -185,14 +251,25 @@ pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
             environment: environment_for(state, &[&input.message, stage]),
         });
     }
-    if matches!(build.status, Status::Running | Status::Paused | Status::Pending) {
+    if matches!(
+        build.status,
+        Status::Running | Status::Paused | Status::Pending
+    ) {
         return Intent::Plan(ActionRequest {
-            kind: ActionKind::AbortBuild { job: job.to_string(), build: build.number },
+            kind: ActionKind::AbortBuild {
+                job: job.to_string(),
+                build: build.number,
+            },
             service: service.name.clone(),
             source: service.jobs.source.clone(),
             environment: environment_for(state, &[stage]),
         });
     }
-    view.flash = Some(format!("{} #{} is {}: nothing to reject or abort", service.name, build.number, build.status.label()));
+    view.say(format!(
+        "{} #{} is {}: nothing to reject or abort",
+        service.name,
+        build.number,
+        build.status.label()
+    ));
     Intent::None
 }

@@ -41,7 +41,9 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
     let (mode, intent) = match mode {
         Mode::Normal => (Mode::Normal, normal(state, view, keymap, key)),
         Mode::Help => match key.code {
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => (Mode::Normal, Intent::None),
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                (Mode::Normal, Intent::None)
+            }
             _ => (Mode::Help, Intent::None),
         },
         Mode::Filter { mut input } => match key.code {
@@ -72,7 +74,8 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
                 (Mode::Form(form), Intent::None)
             }
             KeyCode::BackTab | KeyCode::Up => {
-                form.cursor = (form.cursor + form.fields.len().max(1) - 1) % form.fields.len().max(1);
+                form.cursor =
+                    (form.cursor + form.fields.len().max(1) - 1) % form.fields.len().max(1);
                 (Mode::Form(form), Intent::None)
             }
             KeyCode::Enter => {
@@ -82,21 +85,37 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
             code => {
                 if let Some(field) = form.fields.get_mut(form.cursor) {
                     match (&field.def.kind, code) {
-                        (ParamKind::Choice { choices }, KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')) => {
+                        (
+                            ParamKind::Choice { choices },
+                            KeyCode::Left | KeyCode::Right | KeyCode::Char(' '),
+                        ) => {
                             if !choices.is_empty() {
                                 let i = choices.iter().position(|c| c == &field.value).unwrap_or(0);
-                                let next = if code == KeyCode::Left { i + choices.len() - 1 } else { i + 1 };
+                                let next = if code == KeyCode::Left {
+                                    i + choices.len() - 1
+                                } else {
+                                    i + 1
+                                };
                                 field.value = choices[next % choices.len()].clone();
                             }
                         }
-                        (ParamKind::Boolean, KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')) => {
-                            field.value = if field.value == "true" { "false".into() } else { "true".into() };
+                        (
+                            ParamKind::Boolean,
+                            KeyCode::Left | KeyCode::Right | KeyCode::Char(' '),
+                        ) => {
+                            field.value = if field.value == "true" {
+                                "false".into()
+                            } else {
+                                "true".into()
+                            };
                         }
                         (ParamKind::Choice { .. } | ParamKind::Boolean, _) => {}
                         (_, KeyCode::Backspace) => {
                             field.value.pop();
                         }
-                        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => field.value.push(c),
+                        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                            field.value.push(c)
+                        }
                         _ => {}
                     }
                 }
@@ -106,25 +125,29 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
         Mode::Confirm(mut c) => {
             if c.refused.is_some() {
                 match key.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('n') => (Mode::Normal, Intent::None),
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('n') => {
+                        (Mode::Normal, Intent::None)
+                    }
                     _ => (Mode::Confirm(c), Intent::None),
                 }
             } else {
                 match (&c.plan.confirm, key.code) {
                     (_, KeyCode::Esc) => {
-                        view.flash = Some("cancelled: nothing was done".into());
+                        view.say("cancelled: nothing was done");
                         (Mode::Normal, Intent::None)
                     }
-                    (Confirm::Yes, KeyCode::Enter | KeyCode::Char('y')) => (Mode::Normal, Intent::Execute(Box::new(c.plan))),
+                    (Confirm::Yes, KeyCode::Enter | KeyCode::Char('y')) => {
+                        (Mode::Normal, Intent::Execute(Box::new(c.plan)))
+                    }
                     (Confirm::Yes, KeyCode::Char('n')) => {
-                        view.flash = Some("cancelled: nothing was done".into());
+                        view.say("cancelled: nothing was done");
                         (Mode::Normal, Intent::None)
                     }
                     (Confirm::TypeName(name), KeyCode::Enter) => {
                         if &c.typed == name {
                             (Mode::Normal, Intent::Execute(Box::new(c.plan)))
                         } else {
-                            view.flash = Some(format!("type {name} exactly to confirm, or Esc to cancel"));
+                            view.say(format!("type {name} exactly to confirm, or Esc to cancel"));
                             (Mode::Confirm(c), Intent::None)
                         }
                     }
@@ -132,7 +155,9 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
                         c.typed.pop();
                         (Mode::Confirm(c), Intent::None)
                     }
-                    (Confirm::TypeName(_), KeyCode::Char(ch)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    (Confirm::TypeName(_), KeyCode::Char(ch))
+                        if !key.modifiers.contains(KeyModifiers::CONTROL) =>
+                    {
                         c.typed.push(ch);
                         (Mode::Confirm(c), Intent::None)
                     }
@@ -149,8 +174,12 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
 }
 
 fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> Intent {
-    let Some(spec) = key_spec(key) else { return Intent::None };
-    let Some(action) = keymap.action_for(&spec) else { return Intent::None };
+    let Some(spec) = key_spec(key) else {
+        return Intent::None;
+    };
+    let Some(action) = keymap.action_for(&spec) else {
+        return Intent::None;
+    };
     view.flash = None;
     let count = visible_services(state, &view.filter).len();
     let builds = intents::selected_job_builds(state, view);
@@ -186,7 +215,11 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             Intent::None
         }
         A::NextPane => {
-            view.focus = if view.focus == Pane::Services { Pane::Build } else { Pane::Services };
+            view.focus = if view.focus == Pane::Services {
+                Pane::Build
+            } else {
+                Pane::Services
+            };
             Intent::None
         }
         A::NextEnvironment => {
@@ -196,7 +229,9 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             Intent::None
         }
         A::Filter => {
-            view.mode = Mode::Filter { input: view.filter.clone() };
+            view.mode = Mode::Filter {
+                input: view.filter.clone(),
+            };
             Intent::None
         }
         A::Help => {

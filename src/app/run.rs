@@ -24,10 +24,19 @@ pub struct AppOptions {
 }
 
 /// Run the cockpit until the operator quits.
-pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> color_eyre::Result<()> {
+pub async fn run(
+    config: Config,
+    mut runtime: Runtime,
+    options: AppOptions,
+) -> color_eyre::Result<()> {
     let _guard = TerminalGuard::enter(config.ui.mouse)?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
+    // Clear without Terminal::clear(), which asks the terminal for the cursor position: over a slow
+    // SSH link that query can time out and would end the session.
+    crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
 
     let mut view = View {
         read_only: options.read_only,
@@ -49,7 +58,13 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
 
     loop {
         if dirty {
-            let ctx = Ctx { state: &runtime.state, view: &view, theme: &options.theme, keymap: &config.keymap, now: Utc::now() };
+            let ctx = Ctx {
+                state: &runtime.state,
+                view: &view,
+                theme: &options.theme,
+                keymap: &config.keymap,
+                now: Utc::now(),
+            };
             // Synchronized output: a frame never appears half-drawn over a slow link.
             crossterm::execute!(io::stdout(), crossterm::terminal::BeginSynchronizedUpdate)?;
             terminal.draw(|f| ui::draw(f, &ctx))?;
@@ -112,35 +127,57 @@ fn act(
                     notify.notify_one();
                 }
             }
-            view.flash = Some("refreshing…".into());
         }
         Intent::Plan(request) => {
             let planned = plan::plan(request, &runtime.state);
-            let refused = check(&planned, &PolicyContext { state: &runtime.state, read_only: options.read_only }).err();
+            let refused = check(
+                &planned,
+                &PolicyContext {
+                    state: &runtime.state,
+                    read_only: options.read_only,
+                },
+            )
+            .err();
             if let Some(reason) = &refused {
                 runtime.executor.record_refusal(&planned, reason);
             }
-            view.mode = Mode::Confirm(ConfirmState { plan: planned, refused, typed: String::new() });
+            view.mode = Mode::Confirm(ConfirmState {
+                plan: planned,
+                refused,
+                typed: String::new(),
+            });
         }
         Intent::Execute(planned) => execute(*planned, runtime, view, options, done_tx),
     }
     true
 }
 
-fn execute(planned: Plan, runtime: &mut Runtime, view: &mut View, options: &AppOptions, done_tx: &mpsc::UnboundedSender<String>) {
+fn execute(
+    planned: Plan,
+    runtime: &mut Runtime,
+    view: &mut View,
+    options: &AppOptions,
+    done_tx: &mpsc::UnboundedSender<String>,
+) {
     // The world may have moved while the popup was open: check again right before acting.
-    if let Err(reason) = check(&planned, &PolicyContext { state: &runtime.state, read_only: options.read_only }) {
+    if let Err(reason) = check(
+        &planned,
+        &PolicyContext {
+            state: &runtime.state,
+            read_only: options.read_only,
+        },
+    ) {
         runtime.executor.record_refusal(&planned, &reason);
-        view.flash = Some(format!("refused: {reason}"));
+        view.say(format!("refused: {reason}"));
         return;
     }
     let key = planned.request.key();
     if view.in_flight.contains(&key) {
-        view.flash = Some("that action is already running; not sending it twice".into());
+        view.say("that action is already running; not sending it twice");
         return;
     }
     view.in_flight.push(key.clone());
-    view.flash = Some(format!("running: {}", planned.title));
+    view.say(format!("running: {}", planned.title));
     let executor = runtime.executor.clone();
     let done = done_tx.clone();
     tokio::spawn(async move {

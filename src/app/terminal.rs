@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 
 /// Restores the terminal when dropped, whatever path leaves the cockpit.
 pub struct TerminalGuard {
@@ -34,7 +36,12 @@ fn restore(mouse: bool) {
     if mouse {
         let _ = execute!(out, DisableMouseCapture);
     }
-    let _ = execute!(out, crossterm::terminal::EndSynchronizedUpdate, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        out,
+        crossterm::terminal::EndSynchronizedUpdate,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
     let _ = disable_raw_mode();
     let _ = out.flush();
 }

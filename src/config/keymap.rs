@@ -32,19 +32,74 @@ pub enum Action {
 const TABLE: &[(Action, &str, &[&str], &str)] = &[
     (Action::MoveDown, "move_down", &["j", "Down"], "move down"),
     (Action::MoveUp, "move_up", &["k", "Up"], "move up"),
-    (Action::PageDown, "page_down", &["PageDown", "ctrl-d"], "page down"),
+    (
+        Action::PageDown,
+        "page_down",
+        &["PageDown", "ctrl-d"],
+        "page down",
+    ),
     (Action::PageUp, "page_up", &["PageUp", "ctrl-u"], "page up"),
-    (Action::Open, "open", &["Enter"], "open / focus the build pane"),
-    (Action::Back, "back", &["Esc"], "back out, close a popup, clear the filter"),
+    (
+        Action::Open,
+        "open",
+        &["Enter"],
+        "open / focus the build pane",
+    ),
+    (
+        Action::Back,
+        "back",
+        &["Esc"],
+        "back out, close a popup, clear the filter",
+    ),
     (Action::NextPane, "next_pane", &["Tab"], "cycle panes"),
-    (Action::TriggerBuild, "trigger_build", &["b"], "trigger a build of the selected service"),
-    (Action::Deploy, "deploy", &["d"], "run the deploy job for the environment in focus"),
-    (Action::Approve, "approve", &["a"], "approve the pending input"),
-    (Action::Reject, "reject", &["x"], "reject the pending input, or abort the running build"),
-    (Action::NextEnvironment, "next_environment", &["e"], "focus the next environment"),
-    (Action::Filter, "filter", &["/"], "filter services (prefix ! to invert)"),
-    (Action::RefreshAll, "refresh_all", &["R"], "poll every source now"),
-    (Action::Refresh, "refresh", &["ctrl-r"], "poll the selected service's source now"),
+    (
+        Action::TriggerBuild,
+        "trigger_build",
+        &["b"],
+        "trigger a build of the selected service",
+    ),
+    (
+        Action::Deploy,
+        "deploy",
+        &["d"],
+        "run the deploy job for the environment in focus",
+    ),
+    (
+        Action::Approve,
+        "approve",
+        &["a"],
+        "approve the pending input",
+    ),
+    (
+        Action::Reject,
+        "reject",
+        &["x"],
+        "reject the pending input, or abort the running build",
+    ),
+    (
+        Action::NextEnvironment,
+        "next_environment",
+        &["e"],
+        "focus the next environment",
+    ),
+    (
+        Action::Filter,
+        "filter",
+        &["/"],
+        "filter services (prefix ! to invert)",
+    ),
+    (
+        Action::RefreshAll,
+        "refresh_all",
+        &["R"],
+        "poll every source now",
+    ),
+    (
+        Action::Refresh,
+        "refresh",
+        &["ctrl-r"],
+        "poll the selected service's source now",
+    ),
     (Action::Help, "help", &["?"], "show this help"),
     (Action::Quit, "quit", &["q", "ctrl-c"], "quit"),
 ];
@@ -55,11 +110,19 @@ impl Action {
     }
 
     pub fn name(self) -> &'static str {
-        TABLE.iter().find(|r| r.0 == self).map(|r| r.1).unwrap_or("?")
+        TABLE
+            .iter()
+            .find(|r| r.0 == self)
+            .map(|r| r.1)
+            .unwrap_or("?")
     }
 
     pub fn description(self) -> &'static str {
-        TABLE.iter().find(|r| r.0 == self).map(|r| r.3).unwrap_or("")
+        TABLE
+            .iter()
+            .find(|r| r.0 == self)
+            .map(|r| r.3)
+            .unwrap_or("")
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
@@ -67,7 +130,11 @@ impl Action {
     }
 
     fn defaults(self) -> &'static [&'static str] {
-        TABLE.iter().find(|r| r.0 == self).map(|r| r.2).unwrap_or(&[])
+        TABLE
+            .iter()
+            .find(|r| r.0 == self)
+            .map(|r| r.2)
+            .unwrap_or(&[])
     }
 }
 
@@ -87,8 +154,22 @@ pub enum KeyCodeSpec {
 }
 
 const NAMED: &[&str] = &[
-    "Enter", "Esc", "Tab", "BackTab", "Backspace", "Delete", "Insert", "Up", "Down", "Left", "Right", "Home",
-    "End", "PageUp", "PageDown", "Space",
+    "Enter",
+    "Esc",
+    "Tab",
+    "BackTab",
+    "Backspace",
+    "Delete",
+    "Insert",
+    "Up",
+    "Down",
+    "Left",
+    "Right",
+    "Home",
+    "End",
+    "PageUp",
+    "PageDown",
+    "Space",
 ];
 
 impl KeySpec {
@@ -98,10 +179,16 @@ impl KeySpec {
         let mut rest = text;
         loop {
             let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("c-"))
+            {
                 ctrl = true;
                 rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("m-")) {
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("m-"))
+            {
                 alt = true;
                 rest = &rest[rest.len() - r.len()..];
             } else {
@@ -118,7 +205,10 @@ impl KeySpec {
                     } else {
                         KeyCodeSpec::Named(n)
                     }
-                } else if let Some(n) = rest.strip_prefix(['F', 'f']).and_then(|n| n.parse::<u8>().ok()) {
+                } else if let Some(n) = rest
+                    .strip_prefix(['F', 'f'])
+                    .and_then(|n| n.parse::<u8>().ok())
+                {
                     if (1..=12).contains(&n) {
                         KeyCodeSpec::F(n)
                     } else {
@@ -167,7 +257,11 @@ impl Default for Keymap {
     fn default() -> Self {
         let bindings = Action::all()
             .map(|a| {
-                let keys = a.defaults().iter().map(|k| KeySpec::parse(k).expect("default keys parse")).collect();
+                let keys = a
+                    .defaults()
+                    .iter()
+                    .map(|k| KeySpec::parse(k).expect("default keys parse"))
+                    .collect();
                 (a, keys)
             })
             .collect();
@@ -182,16 +276,25 @@ impl Keymap {
     }
 
     pub fn keys(&self, action: Action) -> &[KeySpec] {
-        self.bindings.get(&action).map(|v| v.as_slice()).unwrap_or(&[])
+        self.bindings
+            .get(&action)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The first key of an action, for hints.
     pub fn hint(&self, action: Action) -> String {
-        self.keys(action).first().map(|k| k.to_string()).unwrap_or_else(|| "unbound".into())
+        self.keys(action)
+            .first()
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "unbound".into())
     }
 
     pub fn action_for(&self, key: &KeySpec) -> Option<Action> {
-        self.bindings.iter().find(|(_, keys)| keys.contains(key)).map(|(a, _)| *a)
+        self.bindings
+            .iter()
+            .find(|(_, keys)| keys.contains(key))
+            .map(|(a, _)| *a)
     }
 
     /// Two actions on one key: the first pair found, for a load-time error.
@@ -221,7 +324,10 @@ mod tests {
         assert_eq!(KeySpec::parse("b").unwrap().code, KeyCodeSpec::Char('b'));
         let k = KeySpec::parse("ctrl-r").unwrap();
         assert!(k.ctrl && k.code == KeyCodeSpec::Char('r'));
-        assert_eq!(KeySpec::parse("enter").unwrap().code, KeyCodeSpec::Named("Enter"));
+        assert_eq!(
+            KeySpec::parse("enter").unwrap().code,
+            KeyCodeSpec::Named("Enter")
+        );
         assert_eq!(KeySpec::parse("F5").unwrap().code, KeyCodeSpec::F(5));
         assert!(KeySpec::parse("Hyper-Q").is_err());
     }

@@ -60,8 +60,14 @@ impl ConfigPaths {
         let data_dir = std::env::var_os("XDG_DATA_HOME")
             .filter(|v| !v.is_empty())
             .map(|d| PathBuf::from(d).join("flightdeck"))
-            .or_else(|| directories::ProjectDirs::from("", "", "flightdeck").map(|p| p.data_dir().to_path_buf()));
-        ConfigPaths { config_dir, data_dir }
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "flightdeck")
+                    .map(|p| p.data_dir().to_path_buf())
+            });
+        ConfigPaths {
+            config_dir,
+            data_dir,
+        }
     }
 
     pub fn default_config_file(&self) -> Option<PathBuf> {
@@ -114,7 +120,9 @@ pub fn load_from_str(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
     let raw = parse(text, path)?;
-    let located = |span: Range<usize>, key: &str, msg: String| ConfigError::new(path, msg).at(text, span.start).key(key);
+    let located = |span: Range<usize>, key: &str, msg: String| {
+        ConfigError::new(path, msg).at(text, span.start).key(key)
+    };
 
     // Sources.
     let mut jenkins = Vec::new();
@@ -123,12 +131,21 @@ pub fn load_from_str(
         let key = |k: &str| format!("sources.jenkins[{i}].{k}");
         let name = src.name.get_ref().clone();
         if !names.insert(name.clone()) {
-            return Err(located(src.name.span(), &key("name"), format!("a second Jenkins source is named `{name}`")));
+            return Err(located(
+                src.name.span(),
+                &key("name"),
+                format!("a second Jenkins source is named `{name}`"),
+            ));
         }
         let url = parse_url(&src.url).map_err(|m| located(src.url.span(), &key("url"), m))?;
-        let (token, token_origin) = resolve_token(src, env).map_err(|(span, k, m)| located(span, &key(k), m))?;
+        let (token, token_origin) =
+            resolve_token(src, env).map_err(|(span, k, m)| located(span, &key(k), m))?;
         if token.is_some() && src.user.is_none() {
-            let span = src.token_env.as_ref().map(|t| t.span()).or(src.token_command.as_ref().map(|t| t.span()));
+            let span = src
+                .token_env
+                .as_ref()
+                .map(|t| t.span())
+                .or(src.token_command.as_ref().map(|t| t.span()));
             return Err(located(
                 span.unwrap_or(src.url.span()),
                 &key("user"),
@@ -153,18 +170,24 @@ pub fn load_from_str(
     for (i, e) in raw.environments.iter().enumerate() {
         if e.name.trim().is_empty() || !env_names.insert(e.name.clone()) {
             let offset = find_offset(text, &format!("name = \"{}\"", e.name)).unwrap_or(0);
-            return Err(ConfigError::new(path, format!("environment name `{}` is empty or used twice", e.name))
-                .at(text, offset)
-                .key(format!("environments[{i}].name")));
+            return Err(ConfigError::new(
+                path,
+                format!("environment name `{}` is empty or used twice", e.name),
+            )
+            .at(text, offset)
+            .key(format!("environments[{i}].name")));
         }
     }
     if let Some(focus) = &raw.ui.environment
         && !env_names.contains(focus)
     {
         let offset = find_offset(text, "environment").unwrap_or(0);
-        return Err(ConfigError::new(path, format!("`{focus}` is not one of the [[environments]]"))
-            .at(text, offset)
-            .key("ui.environment"));
+        return Err(ConfigError::new(
+            path,
+            format!("`{focus}` is not one of the [[environments]]"),
+        )
+        .at(text, offset)
+        .key("ui.environment"));
     }
 
     // Services.
@@ -173,7 +196,11 @@ pub fn load_from_str(
     for (i, s) in raw.services.iter().enumerate() {
         let name = s.name.get_ref().trim().to_string();
         if name.is_empty() || !service_names.insert(name.clone()) {
-            return Err(located(s.name.span(), &format!("services[{i}].name"), format!("service name `{name}` is empty or used twice")));
+            return Err(located(
+                s.name.span(),
+                &format!("services[{i}].name"),
+                format!("service name `{name}` is empty or used twice"),
+            ));
         }
         let source = match &s.jenkins.source {
             Some(src) => {
@@ -188,7 +215,8 @@ pub fn load_from_str(
             }
             None => jenkins.first().map(|j| j.name.clone()).unwrap_or_default(),
         };
-        let has_jobs = s.jenkins.build.is_some() || s.jenkins.deploy.is_some() || !s.jenkins.tests.is_empty();
+        let has_jobs =
+            s.jenkins.build.is_some() || s.jenkins.deploy.is_some() || !s.jenkins.tests.is_empty();
         if has_jobs && jenkins.is_empty() {
             return Err(located(
                 s.name.span(),
@@ -212,7 +240,8 @@ pub fn load_from_str(
     // Theme.
     let theme = match &raw.theme {
         Some(t) => {
-            Theme::load(t.get_ref(), themes_dir, false).map_err(|m| located(t.span(), "theme", m))?;
+            Theme::load(t.get_ref(), themes_dir, false)
+                .map_err(|m| located(t.span(), "theme", m))?;
             t.get_ref().clone()
         }
         None => "dark".to_string(),
@@ -231,7 +260,11 @@ pub fn load_from_str(
         };
         let mut specs = Vec::new();
         for k in keys.get_ref() {
-            specs.push(KeySpec::parse(k).map_err(|m| located(keys.span(), &format!("keymap.{}", action.get_ref()), m))?);
+            specs.push(
+                KeySpec::parse(k).map_err(|m| {
+                    located(keys.span(), &format!("keymap.{}", action.get_ref()), m)
+                })?,
+            );
         }
         keymap.bind(a, specs);
     }
@@ -242,9 +275,16 @@ pub fn load_from_str(
             .find(|(n, _)| n.get_ref() == a.name() || n.get_ref() == b.name())
             .map(|(n, _)| n.span().start)
             .unwrap_or(0);
-        return Err(ConfigError::new(path, format!("key `{key}` is bound to both `{}` and `{}`", a.name(), b.name()))
-            .at(text, offset)
-            .key(format!("keymap.{}", b.name())));
+        return Err(ConfigError::new(
+            path,
+            format!(
+                "key `{key}` is bound to both `{}` and `{}`",
+                a.name(),
+                b.name()
+            ),
+        )
+        .at(text, offset)
+        .key(format!("keymap.{}", b.name())));
     }
 
     Ok(Config {
@@ -275,7 +315,10 @@ fn toml_error(e: toml::de::Error, text: &str, path: &Path, key: Option<String>) 
     }
     let mut key = key.filter(|k| !k.is_empty() && k != ".");
     // An unknown key's own name is in the message; add it to the path so the key is complete.
-    if let Some(field) = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+    if let Some(field) = message
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+    {
         key = Some(match key {
             Some(k) if !k.ends_with(field) => format!("{k}.{field}"),
             Some(k) => k,
@@ -284,9 +327,12 @@ fn toml_error(e: toml::de::Error, text: &str, path: &Path, key: Option<String>) 
     }
     if key.is_none() {
         // A syntax error: name the key written on that line, if any.
-        key = err.snippet.as_deref().and_then(|l| l.split('=').next()).map(|k| k.trim().to_string()).filter(|k| {
-            !k.is_empty() && !k.starts_with('[') && !k.starts_with('#')
-        });
+        key = err
+            .snippet
+            .as_deref()
+            .and_then(|l| l.split('=').next())
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('[') && !k.starts_with('#'));
     }
     match key {
         Some(k) => err.key(k),
@@ -295,16 +341,24 @@ fn toml_error(e: toml::de::Error, text: &str, path: &Path, key: Option<String>) 
 }
 
 fn parse_url(url: &Spanned<String>) -> Result<Url, String> {
-    let parsed = Url::parse(url.get_ref()).map_err(|e| format!("`{}` is not a URL: {e}", url.get_ref()))?;
+    let parsed =
+        Url::parse(url.get_ref()).map_err(|e| format!("`{}` is not a URL: {e}", url.get_ref()))?;
     match parsed.scheme() {
         "http" | "https" => {}
-        other => return Err(format!("unsupported URL scheme `{other}` (use https://, or http:// on a trusted network)")),
+        other => {
+            return Err(format!(
+                "unsupported URL scheme `{other}` (use https://, or http:// on a trusted network)"
+            ));
+        }
     }
     if parsed.host_str().is_none() {
         return Err(format!("`{}` has no host", url.get_ref()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("credentials do not belong in the URL: use `user` with `token_env` or `token_command`".into());
+        return Err(
+            "credentials do not belong in the URL: use `user` with `token_env` or `token_command`"
+                .into(),
+        );
     }
     Ok(parsed)
 }
@@ -313,10 +367,24 @@ type TokenResult = Result<(Option<Secret>, Option<String>), (Range<usize>, &'sta
 
 fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> TokenResult {
     match (&src.token_env, &src.token_command) {
-        (Some(var), Some(_)) => Err((var.span(), "token_env", "set either `token_env` or `token_command`, not both".into())),
+        (Some(var), Some(_)) => Err((
+            var.span(),
+            "token_env",
+            "set either `token_env` or `token_command`, not both".into(),
+        )),
         (Some(var), None) => match env(var.get_ref()).filter(|v| !v.trim().is_empty()) {
-            Some(v) => Ok((Some(Secret::new(v.trim())), Some(format!("environment variable {}", var.get_ref())))),
-            None => Err((var.span(), "token_env", format!("environment variable `{}` is not set or empty", var.get_ref()))),
+            Some(v) => Ok((
+                Some(Secret::new(v.trim())),
+                Some(format!("environment variable {}", var.get_ref())),
+            )),
+            None => Err((
+                var.span(),
+                "token_env",
+                format!(
+                    "environment variable `{}` is not set or empty",
+                    var.get_ref()
+                ),
+            )),
         },
         (None, Some(cmd)) => {
             let argv = cmd.get_ref();
@@ -328,20 +396,43 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .output()
-                .map_err(|e| (cmd.span(), "token_command", format!("cannot run `{program}`: {e}")))?;
+                .map_err(|e| {
+                    (
+                        cmd.span(),
+                        "token_command",
+                        format!("cannot run `{program}`: {e}"),
+                    )
+                })?;
             if !out.status.success() {
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 return Err((
                     cmd.span(),
                     "token_command",
-                    format!("`{}` failed ({}): {}", argv.join(" "), out.status, stderr.lines().next().unwrap_or("").trim()),
+                    format!(
+                        "`{}` failed ({}): {}",
+                        argv.join(" "),
+                        out.status,
+                        stderr.lines().next().unwrap_or("").trim()
+                    ),
                 ));
             }
-            let token = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
+            let token = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
             if token.is_empty() {
-                return Err((cmd.span(), "token_command", format!("`{}` printed no token", argv.join(" "))));
+                return Err((
+                    cmd.span(),
+                    "token_command",
+                    format!("`{}` printed no token", argv.join(" ")),
+                ));
             }
-            Ok((Some(Secret::new(token)), Some(format!("command `{}`", argv.join(" ")))))
+            Ok((
+                Some(Secret::new(token)),
+                Some(format!("command `{}`", argv.join(" "))),
+            ))
         }
         (None, None) => Ok((None, None)),
     }
@@ -356,12 +447,20 @@ impl Config {
     pub fn render_effective(&self) -> String {
         let mut out = String::new();
         let q = |s: &str| format!("{s:?}");
-        let _ = writeln!(out, "# effective configuration{}", match &self.file {
-            Some(f) => format!(" from {}", f.display()),
-            None => " (built in)".into(),
-        });
+        let _ = writeln!(
+            out,
+            "# effective configuration{}",
+            match &self.file {
+                Some(f) => format!(" from {}", f.display()),
+                None => " (built in)".into(),
+            }
+        );
         let _ = writeln!(out, "theme = {}", q(&self.theme));
-        let _ = writeln!(out, "\n[ui]\nmouse = {}\nclock = {}", self.ui.mouse, self.ui.clock);
+        let _ = writeln!(
+            out,
+            "\n[ui]\nmouse = {}\nclock = {}",
+            self.ui.mouse, self.ui.clock
+        );
         if let Some(e) = &self.ui.environment {
             let _ = writeln!(out, "environment = {}", q(e));
         }
@@ -369,7 +468,12 @@ impl Config {
             let _ = writeln!(out, "\n[audit]\npath = {}", q(&a.display().to_string()));
         }
         for j in &self.jenkins {
-            let _ = writeln!(out, "\n[[sources.jenkins]]\nname = {}\nurl = {}", q(&j.name), q(j.url.as_str()));
+            let _ = writeln!(
+                out,
+                "\n[[sources.jenkins]]\nname = {}\nurl = {}",
+                q(&j.name),
+                q(j.url.as_str())
+            );
             if let Some(u) = &j.user {
                 let _ = writeln!(out, "user = {}", q(u));
             }
@@ -391,7 +495,13 @@ impl Config {
             );
         }
         for e in &self.environments {
-            let _ = writeln!(out, "\n[[environments]]\nname = {}\nprotected = {}\nread_only = {}", q(&e.name), e.protected, e.read_only);
+            let _ = writeln!(
+                out,
+                "\n[[environments]]\nname = {}\nprotected = {}\nread_only = {}",
+                q(&e.name),
+                e.protected,
+                e.read_only
+            );
         }
         for s in &self.services {
             let _ = writeln!(out, "\n[[services]]\nname = {}", q(&s.name));
@@ -412,7 +522,13 @@ impl Config {
         let _ = writeln!(out, "\n[keymap]");
         for (action, keys) in self.keymap.iter() {
             let keys: Vec<String> = keys.iter().map(|k| format!("{:?}", raw_key(k))).collect();
-            let _ = writeln!(out, "{} = [{}]  # {}", action.name(), keys.join(", "), action.description());
+            let _ = writeln!(
+                out,
+                "{} = [{}]  # {}",
+                action.name(),
+                keys.join(", "),
+                action.description()
+            );
         }
         out
     }

@@ -42,7 +42,11 @@ pub struct UiConfig {
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { mouse: false, clock: true, environment: None }
+        UiConfig {
+            mouse: false,
+            clock: true,
+            environment: None,
+        }
     }
 }
 

@@ -73,7 +73,8 @@ impl Theme {
         let palette = theme_palette(&Some(name.to_string()), user_dir)?;
         let mut roles = BTreeMap::new();
         for (role, spec) in specs {
-            let mut style = resolve(&spec, &palette).map_err(|e| format!("theme `{name}`: `{role}`: {e}"))?;
+            let mut style =
+                resolve(&spec, &palette).map_err(|e| format!("theme `{name}`: `{role}`: {e}"))?;
             if no_color {
                 style.fg = None;
                 style.bg = None;
@@ -81,7 +82,10 @@ impl Theme {
             }
             roles.insert(role, style);
         }
-        Ok(Theme { name: name.to_string(), roles })
+        Ok(Theme {
+            name: name.to_string(),
+            roles,
+        })
     }
 
     pub fn style(&self, role: &str) -> Style {
@@ -101,7 +105,9 @@ impl Theme {
 
 fn read_theme_file(name: &str, user_dir: Option<&Path>) -> Result<ThemeFile, String> {
     let text = match user_dir.map(|d| d.join(format!("{name}.toml"))) {
-        Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| e.to_string())?,
+        Some(path) if path.is_file() => {
+            std::fs::read_to_string(&path).map_err(|e| e.to_string())?
+        }
         _ => BUILTIN
             .iter()
             .find(|(n, _)| *n == name)
@@ -111,15 +117,24 @@ fn read_theme_file(name: &str, user_dir: Option<&Path>) -> Result<ThemeFile, Str
     toml::from_str(&text).map_err(|e| format!("theme {name}: {e}"))
 }
 
-fn theme_palette(name: &Option<String>, user_dir: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
-    let Some(name) = name else { return Ok(BTreeMap::new()) };
+fn theme_palette(
+    name: &Option<String>,
+    user_dir: Option<&Path>,
+) -> Result<BTreeMap<String, String>, String> {
+    let Some(name) = name else {
+        return Ok(BTreeMap::new());
+    };
     let file = read_theme_file(name, user_dir)?;
     let mut palette = theme_palette(&file.inherits, user_dir)?;
     palette.extend(file.palette);
     Ok(palette)
 }
 
-fn theme_specs(name: &str, user_dir: Option<&Path>, depth: usize) -> Result<BTreeMap<String, StyleSpec>, String> {
+fn theme_specs(
+    name: &str,
+    user_dir: Option<&Path>,
+    depth: usize,
+) -> Result<BTreeMap<String, StyleSpec>, String> {
     if depth > 8 {
         return Err(format!("theme `{name}`: `inherits` goes round in a circle"));
     }
@@ -157,7 +172,9 @@ fn resolve(spec: &StyleSpec, palette: &BTreeMap<String, String>) -> Result<Style
 }
 
 fn truecolor() -> bool {
-    std::env::var("COLORTERM").map(|v| v == "truecolor" || v == "24bit").unwrap_or(false)
+    std::env::var("COLORTERM")
+        .map(|v| v == "truecolor" || v == "24bit")
+        .unwrap_or(false)
 }
 
 /// Colour names, palette references, `#rrggbb` and `color0..color255`. Hex colours drop to the
@@ -169,14 +186,26 @@ fn parse_colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color,
         if hex.len() != 6 {
             return Err(format!("colour `{text}` is not #rrggbb"));
         }
-        let v = u32::from_str_radix(hex, 16).map_err(|_| format!("colour `{text}` is not #rrggbb"))?;
+        let v =
+            u32::from_str_radix(hex, 16).map_err(|_| format!("colour `{text}` is not #rrggbb"))?;
         let (r, g, b) = ((v >> 16) as u8, (v >> 8) as u8, v as u8);
-        return Ok(if truecolor() { Color::Rgb(r, g, b) } else { Color::Indexed(nearest_256(r, g, b)) });
+        return Ok(if truecolor() {
+            Color::Rgb(r, g, b)
+        } else {
+            Color::Indexed(nearest_256(r, g, b))
+        });
     }
-    if let Some(n) = text.strip_prefix("color").and_then(|n| n.parse::<u8>().ok()) {
+    if let Some(n) = text
+        .strip_prefix("color")
+        .and_then(|n| n.parse::<u8>().ok())
+    {
         return Ok(Color::Indexed(n));
     }
-    let c = match text.to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+    let c = match text
+        .to_ascii_lowercase()
+        .replace(['_', '-', ' '], "")
+        .as_str()
+    {
         "reset" | "default" => Color::Reset,
         "black" => Color::Black,
         "red" => Color::Red,
@@ -194,13 +223,25 @@ fn parse_colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color,
         "lightmagenta" => Color::LightMagenta,
         "lightcyan" => Color::LightCyan,
         "white" => Color::White,
-        _ => return Err(format!("unknown colour `{text}` (a palette name, an ANSI name, #rrggbb or colorN)")),
+        _ => {
+            return Err(format!(
+                "unknown colour `{text}` (a palette name, an ANSI name, #rrggbb or colorN)"
+            ));
+        }
     };
     Ok(c)
 }
 
 fn nearest_256(r: u8, g: u8, b: u8) -> u8 {
-    let level = |v: u8| -> u8 { if v < 48 { 0 } else if v < 115 { 1 } else { ((v as u16 - 35) / 40) as u8 } };
+    let level = |v: u8| -> u8 {
+        if v < 48 {
+            0
+        } else if v < 115 {
+            1
+        } else {
+            ((v as u16 - 35) / 40) as u8
+        }
+    };
     let (lr, lg, lb) = (level(r), level(g), level(b));
     16 + 36 * lr + 6 * lg + lb
 }
@@ -213,7 +254,13 @@ mod tests {
     fn builtins_load_and_define_every_status() {
         for name in builtin_theme_names() {
             let t = Theme::load(name, None, false).unwrap();
-            for role in ["status.ok", "status.failed", "status.running", "status.paused", "env.production"] {
+            for role in [
+                "status.ok",
+                "status.failed",
+                "status.running",
+                "status.paused",
+                "env.production",
+            ] {
                 assert!(t.roles.contains_key(role), "{name} lacks {role}");
             }
         }
@@ -223,7 +270,12 @@ mod tests {
     fn light_inherits_dark_and_recolours() {
         let light = Theme::load("light", None, false).unwrap();
         assert_eq!(light.style("status.failed").fg, Some(Color::Red));
-        assert!(light.style("status.failed").add_modifier.contains(Modifier::BOLD));
+        assert!(
+            light
+                .style("status.failed")
+                .add_modifier
+                .contains(Modifier::BOLD)
+        );
     }
 
     #[test]

@@ -11,5 +11,7 @@ mod status;
 pub use build::{Build, Cause, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts};
 pub use health::{HealthLevel, SourceHealth};
 pub use reduce::{ActionOutcome, QueueState, Update};
-pub use state::{Environment, Job, JobKind, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, State};
+pub use state::{
+    Environment, Job, JobKind, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, State,
+};
 pub use status::Status;

@@ -10,17 +10,45 @@ pub enum Update {
     /// A source was configured (sets up its health line before the first poll).
     SourceRegistered(SourceHealth),
     /// Complete snapshots of some jobs (a poll's result); each replaces what was known of that job.
-    Jobs { source: String, at: DateTime<Utc>, jobs: Vec<Job> },
+    Jobs {
+        source: String,
+        at: DateTime<Utc>,
+        jobs: Vec<Job>,
+    },
     /// One build changed (a delta, e.g. from following a triggered build).
-    Build { job: String, at: DateTime<Utc>, build: Build },
+    Build {
+        job: String,
+        at: DateTime<Utc>,
+        build: Build,
+    },
     /// Every job a source lists, walked through folders: full name → colour.
-    Catalogue { source: String, entries: Vec<(String, String)> },
-    SourceOk { source: String, at: DateTime<Utc> },
-    SourceFailed { source: String, at: DateTime<Utc>, error: String, retry_at: Option<DateTime<Utc>> },
+    Catalogue {
+        source: String,
+        entries: Vec<(String, String)>,
+    },
+    SourceOk {
+        source: String,
+        at: DateTime<Utc>,
+    },
+    SourceFailed {
+        source: String,
+        at: DateTime<Utc>,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
     /// When a failing source will try again (backoff or Retry-After).
-    SourceRetryAt { source: String, retry_at: DateTime<Utc> },
+    SourceRetryAt {
+        source: String,
+        retry_at: DateTime<Utc>,
+    },
     /// A followed queue item moved on.
-    Queue { source: String, job: String, queue_url: String, at: DateTime<Utc>, state: QueueState },
+    Queue {
+        source: String,
+        job: String,
+        queue_url: String,
+        at: DateTime<Utc>,
+        state: QueueState,
+    },
     /// An action finished (its record is already in the audit file).
     Action(ActionOutcome),
 }
@@ -28,8 +56,13 @@ pub enum Update {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum QueueState {
-    Waiting { why: Option<String> },
-    Started { number: u64, url: String },
+    Waiting {
+        why: Option<String>,
+    },
+    Started {
+        number: u64,
+        url: String,
+    },
     Cancelled,
     /// The queue forgot the item before the cockpit saw it start.
     Lost,
@@ -61,7 +94,8 @@ impl State {
             }
             Update::Build { job, at, build } => self.merge_build(&job, at, build),
             Update::Catalogue { source, entries } => {
-                self.catalogue.retain(|k, _| !k.starts_with(&format!("{source}:")));
+                self.catalogue
+                    .retain(|k, _| !k.starts_with(&format!("{source}:")));
                 for (name, colour) in entries {
                     self.catalogue.insert(format!("{source}:{name}"), colour);
                 }
@@ -73,7 +107,12 @@ impl State {
                     h.retry_at = None;
                 }
             }
-            Update::SourceFailed { source, at, error, retry_at } => {
+            Update::SourceFailed {
+                source,
+                at,
+                error,
+                retry_at,
+            } => {
                 if let Some(h) = self.sources.get_mut(&source) {
                     h.last_error = Some(error);
                     h.last_error_at = Some(at);
@@ -86,14 +125,22 @@ impl State {
                     h.retry_at = Some(retry_at);
                 }
             }
-            Update::Queue { source, job, queue_url, at, state } => {
+            Update::Queue {
+                source,
+                job,
+                queue_url,
+                at,
+                state,
+            } => {
                 let notice = match &state {
-                    QueueState::Started { number, .. } => {
-                        Some((NoticeLevel::Success, format!("{job}: queued build started as #{number}")))
-                    }
-                    QueueState::Cancelled => {
-                        Some((NoticeLevel::Warning, format!("{job}: queued build was cancelled in Jenkins")))
-                    }
+                    QueueState::Started { number, .. } => Some((
+                        NoticeLevel::Success,
+                        format!("{job}: queued build started as #{number}"),
+                    )),
+                    QueueState::Cancelled => Some((
+                        NoticeLevel::Warning,
+                        format!("{job}: queued build was cancelled in Jenkins"),
+                    )),
                     QueueState::Lost => Some((
                         NoticeLevel::Warning,
                         format!("{job}: Jenkins forgot the queue item before it started"),
@@ -107,7 +154,13 @@ impl State {
                         }
                         q.state = state;
                     }
-                    None => self.queue.push(QueueFollow { source, job, queue_url, state, since: at }),
+                    None => self.queue.push(QueueFollow {
+                        source,
+                        job,
+                        queue_url,
+                        state,
+                        since: at,
+                    }),
                 }
                 if let Some((level, text)) = notice {
                     self.push_notice(Notice { at, level, text });
@@ -118,24 +171,38 @@ impl State {
                 }
             }
             Update::Action(outcome) => {
-                let level = if outcome.ok { NoticeLevel::Success } else { NoticeLevel::Error };
+                let level = if outcome.ok {
+                    NoticeLevel::Success
+                } else {
+                    NoticeLevel::Error
+                };
                 let text = if outcome.detail.is_empty() {
                     outcome.summary
                 } else {
                     format!("{}: {}", outcome.summary, outcome.detail)
                 };
-                self.push_notice(Notice { at: outcome.at, level, text });
+                self.push_notice(Notice {
+                    at: outcome.at,
+                    level,
+                    text,
+                });
             }
         }
     }
 
     fn merge_build(&mut self, job: &str, at: chrono::DateTime<Utc>, build: Build) {
-        let Some(job) = self.jobs.get_mut(job) else { return };
+        let Some(job) = self.jobs.get_mut(job) else {
+            return;
+        };
         job.observed_at = at;
         match job.builds.iter_mut().find(|b| b.number == build.number) {
             Some(existing) => *existing = build,
             None => {
-                let pos = job.builds.iter().position(|b| b.number < build.number).unwrap_or(job.builds.len());
+                let pos = job
+                    .builds
+                    .iter()
+                    .position(|b| b.number < build.number)
+                    .unwrap_or(job.builds.len());
                 job.builds.insert(pos, build);
             }
         }

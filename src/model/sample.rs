@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    Build, Cause, Environment, Job, JobKind, PendingInput, Service, ServiceJobs, SourceHealth, Stage, StageError,
-    State, Status, TestCounts,
+    Build, Cause, Environment, Job, JobKind, PendingInput, Service, ServiceJobs, SourceHealth,
+    Stage, StageError, State, Status, TestCounts,
 };
 
 pub const STAGES: &[&str] = &[
@@ -26,14 +26,29 @@ pub const STAGES: &[&str] = &[
     "Deploy to production",
 ];
 
-const NAMES: &[&str] = &["payments-api", "ledger-service", "checkout-web", "catalog-service", "notification-worker", "fraud-scoring"];
+const NAMES: &[&str] = &[
+    "payments-api",
+    "ledger-service",
+    "checkout-web",
+    "catalog-service",
+    "notification-worker",
+    "fraud-scoring",
+];
 
 /// An estate of `n` services whose newest builds cycle through every interesting state.
 pub fn estate(n: usize, now: DateTime<Utc>) -> State {
     let mut state = State {
         environments: vec![
-            Environment { name: "staging".into(), protected: false, read_only: false },
-            Environment { name: "production".into(), protected: true, read_only: false },
+            Environment {
+                name: "staging".into(),
+                protected: false,
+                read_only: false,
+            },
+            Environment {
+                name: "production".into(),
+                protected: true,
+                read_only: false,
+            },
         ],
         ..State::default()
     };
@@ -42,12 +57,21 @@ pub fn estate(n: usize, now: DateTime<Utc>) -> State {
     state.sources.insert("jenkins".into(), health);
     let now_ms = now.timestamp_millis();
     for i in 0..n {
-        let name = if i < NAMES.len() { NAMES[i].to_string() } else { format!("{}-{}", NAMES[i % NAMES.len()], i / NAMES.len()) };
+        let name = if i < NAMES.len() {
+            NAMES[i].to_string()
+        } else {
+            format!("{}-{}", NAMES[i % NAMES.len()], i / NAMES.len())
+        };
         let job_name = format!("dominion/{name}");
         state.services.push(Service {
             name: name.clone(),
             repo: Some(format!("https://github.com/dominion/{name}.git")),
-            jobs: ServiceJobs { source: "jenkins".into(), build: Some(job_name.clone()), deploy: None, tests: vec![] },
+            jobs: ServiceJobs {
+                source: "jenkins".into(),
+                build: Some(job_name.clone()),
+                deploy: None,
+                tests: vec![],
+            },
         });
         let builds = (0..3).map(|k| sample_build(i, k, now_ms)).collect();
         state.jobs.insert(
@@ -91,7 +115,11 @@ fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
                 name: name.to_string(),
                 status: if last { last_status } else { Status::Ok },
                 start_ms: started + k as i64 * 20_000,
-                duration_ms: if last && last_status.is_active() { 0 } else { 18_000 + (k as i64 * 997) % 9_000 },
+                duration_ms: if last && last_status.is_active() {
+                    0
+                } else {
+                    18_000 + (k as i64 * 997) % 9_000
+                },
                 error: (last && last_status == Status::Failed).then(|| StageError {
                     message: "script returned exit code 1".into(),
                     kind: "hudson.AbortException".into(),
@@ -106,17 +134,26 @@ fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
     Build {
         number,
         url: String::new(),
-        status: if status == Status::Running && scenario == 0 { Status::Paused } else { status },
+        status: if status == Status::Running && scenario == 0 {
+            Status::Paused
+        } else {
+            status
+        },
         timestamp_ms: started,
         duration_ms: if status.is_active() { 0 } else { 300_000 },
         estimated_duration_ms: Some(360_000),
         causes: vec![match service % 4 {
-            0 => Cause::GithubPush { user: Some("alice".into()) },
+            0 => Cause::GithubPush {
+                user: Some("alice".into()),
+            },
             1 => Cause::ScmPoll,
             2 => Cause::Timer,
-            _ => Cause::User { id: Some("bob".into()), name: Some("Bob Builder".into()) },
+            _ => Cause::User {
+                id: Some("bob".into()),
+                name: Some("Bob Builder".into()),
+            },
         }],
-        commit: Some(format!("{:040x}", (service as u128 + 1) * 0x9e37_79b9_7f4a_7c15 + number as u128)),
+        commit: Some(fake_sha(service as u64 * 1000 + number)),
         branch: Some("refs/remotes/origin/master".into()),
         parameters: vec![],
         tests: (reached >= 2).then_some(TestCounts {
@@ -140,4 +177,18 @@ fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
         },
         queue_id: None,
     }
+}
+
+/// A deterministic 40-hex-digit string that looks like a commit id.
+fn fake_sha(seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5851_f42d_4c95_7f2d;
+    let mut out = String::with_capacity(40);
+    while out.len() < 40 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{x:016x}"));
+    }
+    out.truncate(40);
+    out
 }

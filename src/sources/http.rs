@@ -13,7 +13,11 @@ pub enum HttpError {
     Connect(String),
     /// The connection broke mid-exchange (reset, truncated body).
     Transport(String),
-    Status { code: u16, retry_after: Option<Duration>, detail: String },
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+        detail: String,
+    },
     /// The body was not what the API promises (malformed or truncated JSON).
     Decode(String),
     /// A request we refused to build (bad URL and the like).
@@ -66,8 +70,15 @@ impl fmt::Display for HttpError {
             HttpError::Timeout => f.write_str("timed out"),
             HttpError::Connect(m) => write!(f, "cannot connect: {m}"),
             HttpError::Transport(m) => write!(f, "connection broke: {m}"),
-            HttpError::Status { code, retry_after, detail } => {
-                let reason = StatusCode::from_u16(*code).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+            HttpError::Status {
+                code,
+                retry_after,
+                detail,
+            } => {
+                let reason = StatusCode::from_u16(*code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
                 write!(f, "HTTP {code} {reason}")?;
                 if !detail.is_empty() {
                     write!(f, ": {detail}")?;
@@ -87,13 +98,19 @@ impl std::error::Error for HttpError {}
 
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs.min(3600)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(Duration::from_secs(delta.num_seconds().clamp(0, 3600) as u64))
+    Some(Duration::from_secs(
+        delta.num_seconds().clamp(0, 3600) as u64
+    ))
 }
 
 /// Build a client: rustls, a connect and a total timeout, and a cookie store (Jenkins ties a crumb
@@ -111,6 +128,15 @@ pub fn client(timeout: Duration, insecure_tls: bool) -> Result<reqwest::Client, 
 
 /// A short excerpt of an error body, for the status line (HTML stripped to its text).
 pub fn body_excerpt(body: &str) -> String {
+    // An HTML error page says it best in its title; the rest is boilerplate.
+    if let Some(start) = body.find("<title>")
+        && let Some(len) = body[start + 7..].find("</title>")
+    {
+        return body[start + 7..start + 7 + len]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let mut text = String::new();
     let mut in_tag = false;
     for c in body.chars() {

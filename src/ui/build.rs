@@ -23,7 +23,11 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style(if focused { "ui.border_focus" } else { "ui.border" }));
+        .border_style(t.style(if focused {
+            "ui.border_focus"
+        } else {
+            "ui.border"
+        }));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some((_, job, build)) = selected else {
@@ -39,49 +43,102 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let mut lines: Vec<Line> = Vec::new();
 
     // Summary.
-    let status = if build.pending_inputs.is_empty() { build.status } else { Status::Paused };
+    let status = if build.pending_inputs.is_empty() {
+        build.status
+    } else {
+        Status::Paused
+    };
     let mut summary = vec![
-        Span::styled(format!("{} {}", status.glyph(), status.label()), t.style(status.role())),
-        Span::styled(format!("  started {} ago", age(build.timestamp_ms, ctx.now)), t.style("ui.muted")),
+        Span::styled(
+            format!("{} {}", status.glyph(), status.label()),
+            t.style(status.role()),
+        ),
+        Span::styled(
+            format!("  started {} ago", age(build.timestamp_ms, ctx.now)),
+            t.style("ui.muted"),
+        ),
     ];
     if build.status.is_active() {
         let elapsed = ctx.now.timestamp_millis() - build.timestamp_ms;
-        let est = build.estimated_duration_ms.map(|e| format!(" of ~{}", duration(e))).unwrap_or_default();
-        summary.push(Span::styled(format!(", {}{est}", duration(elapsed)), t.style("ui.muted")));
+        let est = build
+            .estimated_duration_ms
+            .map(|e| format!(" of ~{}", duration(e)))
+            .unwrap_or_default();
+        summary.push(Span::styled(
+            format!(", {}{est}", duration(elapsed)),
+            t.style("ui.muted"),
+        ));
     } else {
-        summary.push(Span::styled(format!(", took {}", duration(build.duration_ms)), t.style("ui.muted")));
+        summary.push(Span::styled(
+            format!(", took {}", duration(build.duration_ms)),
+            t.style("ui.muted"),
+        ));
     }
     lines.push(Line::from(summary));
-    let cause = build.causes.iter().map(describe_cause).collect::<Vec<_>>().join("; ");
+    let cause = build
+        .causes
+        .iter()
+        .map(describe_cause)
+        .collect::<Vec<_>>()
+        .join("; ");
     if !cause.is_empty() {
-        lines.push(Line::from(Span::styled(fit(&format!("cause   {cause}"), width), t.style("ui.text"))));
+        lines.push(Line::from(Span::styled(
+            fit(&format!("cause   {cause}"), width),
+            t.style("ui.text"),
+        )));
     }
     if let Some(sha) = &build.commit {
         let short = &sha[..sha.len().min(10)];
-        let branch = build.branch.as_deref().map(|b| format!(" ({b})")).unwrap_or_default();
-        lines.push(Line::from(Span::styled(fit(&format!("commit  {short}{branch}"), width), t.style("ui.text"))));
+        let branch = build
+            .branch
+            .as_deref()
+            .map(|b| format!(" ({b})"))
+            .unwrap_or_default();
+        lines.push(Line::from(Span::styled(
+            fit(&format!("commit  {short}{branch}"), width),
+            t.style("ui.text"),
+        )));
     }
     if let Some(tc) = &build.tests {
-        let style = if tc.failed > 0 { t.style("status.failed") } else { t.style("status.ok") };
+        let style = if tc.failed > 0 {
+            t.style("status.failed")
+        } else {
+            t.style("status.ok")
+        };
         lines.push(Line::from(vec![
             Span::styled("tests   ", t.style("ui.text")),
             Span::styled(
-                format!("{} passed, {} failed, {} skipped of {}", tc.passed(), tc.failed, tc.skipped, tc.total),
+                format!(
+                    "{} passed, {} failed, {} skipped of {}",
+                    tc.passed(),
+                    tc.failed,
+                    tc.skipped,
+                    tc.total
+                ),
                 style,
             ),
         ]));
     }
     if !build.parameters.is_empty() {
-        let params = build.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
-        lines.push(Line::from(Span::styled(fit(&format!("params  {params}"), width), t.style("ui.muted"))));
+        let params = build
+            .parameters
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        lines.push(Line::from(Span::styled(
+            fit(&format!("params  {params}"), width),
+            t.style("ui.muted"),
+        )));
     }
 
     // Pending input: the thing a human must act on, so it comes before the stage list.
     for input in &build.pending_inputs {
         lines.push(Line::from(""));
-        lines.push(Line::from(vec![
-            Span::styled(format!("⏸ {}", input.message), t.style("status.paused")),
-        ]));
+        lines.push(Line::from(vec![Span::styled(
+            format!("⏸ {}", input.message),
+            t.style("status.paused"),
+        )]));
         let who = match &input.submitter {
             Some(s) => format!("Jenkins allows only: {s}"),
             None => "submitter not restricted in what Jenkins shows".into(),
@@ -91,16 +148,25 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             t.style("ui.muted"),
         )));
         if ctx.view.read_only {
-            lines.push(Line::from(Span::styled("  read-only: approval disabled", t.style("ui.disabled"))));
+            lines.push(Line::from(Span::styled(
+                "  read-only: approval disabled",
+                t.style("ui.disabled"),
+            )));
         } else {
             lines.push(Line::from(vec![
                 Span::raw("  "),
-                Span::styled(ctx.keymap.hint(crate::config::KeyAction::Approve), t.style("ui.hint_key")),
+                Span::styled(
+                    ctx.keymap.hint(crate::config::KeyAction::Approve),
+                    t.style("ui.hint_key"),
+                ),
                 Span::styled(
                     format!(" {}  ", input.proceed_text.as_deref().unwrap_or("approve")),
                     t.style("ui.text"),
                 ),
-                Span::styled(ctx.keymap.hint(crate::config::KeyAction::Reject), t.style("ui.hint_key")),
+                Span::styled(
+                    ctx.keymap.hint(crate::config::KeyAction::Reject),
+                    t.style("ui.hint_key"),
+                ),
                 Span::styled(" reject", t.style("ui.text")),
             ]));
         }
@@ -117,7 +183,10 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             };
             let name_w = width.saturating_sub(12).max(8);
             lines.push(Line::from(vec![
-                Span::styled(format!("{} ", stage.status.glyph()), t.style(stage.status.role())),
+                Span::styled(
+                    format!("{} ", stage.status.glyph()),
+                    t.style(stage.status.role()),
+                ),
                 Span::styled(pad(&stage.name, name_w), t.style("ui.text")),
                 Span::styled(format!("{d:>8}"), t.style("ui.muted")),
             ]));
@@ -130,7 +199,10 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             }
         }
     } else if job.kind == crate::model::JobKind::Freestyle {
-        lines.push(Line::from(Span::styled("freestyle job: no stages", t.style("ui.muted"))));
+        lines.push(Line::from(Span::styled(
+            "freestyle job: no stages",
+            t.style("ui.muted"),
+        )));
     }
 
     // Recent builds, for context (the selected one marked).
@@ -142,10 +214,17 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             .take(8)
             .enumerate()
             .flat_map(|(i, b)| {
-                let mark = if i == ctx.view.build_index.min(job.builds.len() - 1) { "▸" } else { " " };
+                let mark = if i == ctx.view.build_index.min(job.builds.len() - 1) {
+                    "▸"
+                } else {
+                    " "
+                };
                 [
                     Span::raw(mark),
-                    Span::styled(format!("{}#{}", b.status.glyph(), b.number), t.style(b.status.role())),
+                    Span::styled(
+                        format!("{}#{}", b.status.glyph(), b.number),
+                        t.style(b.status.role()),
+                    ),
                     Span::raw(" "),
                 ]
             })
@@ -157,16 +236,25 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
 fn describe_cause(c: &Cause) -> String {
     match c {
-        Cause::GithubPush { user } => format!("GitHub push{}", user.as_ref().map(|u| format!(" by {u}")).unwrap_or_default()),
+        Cause::GithubPush { user } => format!(
+            "GitHub push{}",
+            user.as_ref()
+                .map(|u| format!(" by {u}"))
+                .unwrap_or_default()
+        ),
         Cause::ScmPoll => "SCM poll found a change".into(),
         Cause::Timer => "timer".into(),
-        Cause::User { id, name } => format!("user {}", name.as_deref().or(id.as_deref()).unwrap_or("?")),
+        Cause::User { id, name } => {
+            format!("user {}", name.as_deref().or(id.as_deref()).unwrap_or("?"))
+        }
         Cause::Upstream { project, build } => {
-            format!("upstream {project}{}", build.map(|b| format!(" #{b}")).unwrap_or_default())
+            format!(
+                "upstream {project}{}",
+                build.map(|b| format!(" #{b}")).unwrap_or_default()
+            )
         }
-        Cause::Remote { description } | Cause::BranchEvent { description } | Cause::Other { description } => {
-            description.clone()
-        }
+        Cause::Remote { description }
+        | Cause::BranchEvent { description }
+        | Cause::Other { description } => description.clone(),
     }
 }
-

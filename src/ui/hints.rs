@@ -37,15 +37,26 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ],
         Mode::Confirm(c) => match (&c.refused, &c.plan.confirm) {
             (Some(_), _) => vec![key("Esc"), text("close")],
-            (None, Confirm::TypeName(name)) => vec![text(&format!("type {name} then")), key("Enter"), text("execute"), key("Esc"), text("cancel")],
-            (None, Confirm::Yes) => vec![key("Enter/y"), text("execute"), key("Esc/n"), text("cancel")],
+            (None, Confirm::TypeName(name)) => vec![
+                text(&format!("type {name} then")),
+                key("Enter"),
+                text("execute"),
+                key("Esc"),
+                text("cancel"),
+            ],
+            (None, Confirm::Yes) => vec![
+                key("Enter/y"),
+                text("execute"),
+                key("Esc/n"),
+                text("cancel"),
+            ],
         },
-        Mode::Normal => normal(ctx),
+        Mode::Normal => normal(ctx, area.width as usize),
     };
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn normal<'a>(ctx: &Ctx) -> Vec<Span<'a>> {
+fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     let t = ctx.theme;
     let build = selected_build(ctx.state, ctx.view).map(|(_, _, b)| b);
     let waiting = build.is_some_and(|b| !b.pending_inputs.is_empty());
@@ -65,19 +76,61 @@ fn normal<'a>(ctx: &Ctx) -> Vec<Span<'a>> {
         (A::Help, "help", true),
         (A::Quit, "quit", true),
     ];
+    // When the line is too narrow, drop the least important hints first; help and quit stay.
+    const PRIORITY: [A; 11] = [
+        A::Help,
+        A::Quit,
+        A::Approve,
+        A::Reject,
+        A::TriggerBuild,
+        A::MoveDown,
+        A::Open,
+        A::Deploy,
+        A::NextEnvironment,
+        A::Filter,
+        A::RefreshAll,
+    ];
+    let rendered: Vec<(A, Vec<Span>)> = items
+        .into_iter()
+        .map(|(action, label, enabled)| {
+            let k = if action == A::MoveDown {
+                format!(
+                    "{}/{}",
+                    ctx.keymap.hint(A::MoveDown),
+                    ctx.keymap.hint(A::MoveUp)
+                )
+            } else {
+                ctx.keymap.hint(action)
+            };
+            let spans = if enabled {
+                vec![
+                    Span::styled(k, t.style("ui.hint_key")),
+                    Span::styled(format!(" {label}  "), t.style("ui.hint")),
+                ]
+            } else {
+                vec![
+                    Span::styled(format!("{k} {label}"), t.style("ui.disabled")),
+                    Span::raw("  "),
+                ]
+            };
+            (action, spans)
+        })
+        .collect();
+    let mut budget = width;
+    let mut keep = Vec::new();
+    for p in PRIORITY {
+        if let Some((_, spans)) = rendered.iter().find(|(a, _)| *a == p) {
+            let w: usize = spans.iter().map(|s| s.width()).sum();
+            if w <= budget {
+                budget -= w;
+                keep.push(p);
+            }
+        }
+    }
     let mut spans = Vec::new();
-    for (action, label, enabled) in items {
-        let k = if action == A::MoveDown {
-            format!("{}/{}", ctx.keymap.hint(A::MoveDown), ctx.keymap.hint(A::MoveUp))
-        } else {
-            ctx.keymap.hint(action)
-        };
-        if enabled {
-            spans.push(Span::styled(k, t.style("ui.hint_key")));
-            spans.push(Span::styled(format!(" {label}  "), t.style("ui.hint")));
-        } else {
-            spans.push(Span::styled(format!("{k} {label}"), t.style("ui.disabled")));
-            spans.push(Span::raw("  "));
+    for (action, item) in rendered {
+        if keep.contains(&action) {
+            spans.extend(item);
         }
     }
     spans

@@ -44,15 +44,26 @@ pub fn draw(frame: &mut Frame, ctx: &Ctx) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = vec![
             Line::from("Terminal too small"),
-            Line::from(format!("{}x{} — Flightdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height)),
+            Line::from(format!(
+                "{}x{} — Flightdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}",
+                area.width, area.height
+            )),
             Line::from("q quits"),
         ];
-        frame.render_widget(Paragraph::new(msg).style(ctx.theme.style("ui.warning")), area);
+        frame.render_widget(
+            Paragraph::new(msg).style(ctx.theme.style("ui.warning")),
+            area,
+        );
         return;
     }
     let rows = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([Constraint::Length(1), Constraint::Min(5), Constraint::Length(1), Constraint::Length(1)])
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(5),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
         .split(area);
     header::draw(frame, rows[0], ctx);
     draw_main(frame, rows[1], ctx);
@@ -73,9 +84,12 @@ fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             .constraints([Constraint::Percentage(58), Constraint::Percentage(42)])
             .split(area)
     } else {
+        // Stacked: the services pane takes what its rows need (up to half), the build pane the rest.
+        let rows = visible_services(ctx.state, &ctx.view.filter).len() as u16 + 2;
+        let top = rows.clamp(5, (area.height / 2).max(5));
         Layout::default()
             .direction(Direction::Vertical)
-            .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .constraints([Constraint::Length(top), Constraint::Min(3)])
             .split(area)
     };
     services::draw(frame, split[0], ctx);

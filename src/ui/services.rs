@@ -18,12 +18,21 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let title = if ctx.view.filter.is_empty() {
         format!(" Services ({}) ", visible.len())
     } else {
-        format!(" Services ({}/{}) filter: {} ", visible.len(), ctx.state.services.len(), ctx.view.filter)
+        format!(
+            " Services ({}/{}) filter: {} ",
+            visible.len(),
+            ctx.state.services.len(),
+            ctx.view.filter
+        )
     };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style(if focused { "ui.border_focus" } else { "ui.border" }));
+        .border_style(t.style(if focused {
+            "ui.border_focus"
+        } else {
+            "ui.border"
+        }));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
@@ -41,7 +50,11 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let rows = inner.height as usize;
     let selected = ctx.view.selected.min(visible.len() - 1);
     // Keep the selection on screen, scrolling by whole pages of rows.
-    let offset = if selected >= rows { selected + 1 - rows } else { 0 };
+    let offset = if selected >= rows {
+        selected + 1 - rows
+    } else {
+        0
+    };
     let width = inner.width as usize;
     let name_w = (width / 4).clamp(10, 24);
     let lines: Vec<Line> = visible
@@ -54,7 +67,13 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row<'a>(ctx: &Ctx, service: &'a Service, width: usize, name_w: usize, selected: bool) -> Line<'a> {
+fn row<'a>(
+    ctx: &Ctx,
+    service: &'a Service,
+    width: usize,
+    name_w: usize,
+    selected: bool,
+) -> Line<'a> {
     let t = ctx.theme;
     let latest = ctx.state.latest_build(service);
     let status = ctx.state.service_status(service);
@@ -63,7 +82,11 @@ fn row<'a>(ctx: &Ctx, service: &'a Service, width: usize, name_w: usize, selecte
         .sources
         .get(&service.jobs.source)
         .is_some_and(|h| h.consecutive_failures > 0 || h.is_stale(ctx.now));
-    let status_style = if stale { t.style("status.stale") } else { t.style(status.role()) };
+    let status_style = if stale {
+        t.style("status.stale")
+    } else {
+        t.style(status.role())
+    };
     let mut spans = vec![
         Span::styled(format!(" {} ", status.glyph()), status_style),
         Span::styled(pad(&service.name, name_w), t.style("ui.text")),
@@ -71,14 +94,29 @@ fn row<'a>(ctx: &Ctx, service: &'a Service, width: usize, name_w: usize, selecte
     let mut used = 3 + name_w;
     match latest {
         None => {
-            let note = if service.jobs.build.is_none() { "no build job configured" } else { "waiting for Jenkins…" };
+            let note = if service.jobs.build.is_none() {
+                "no build job configured"
+            } else {
+                "waiting for Jenkins…"
+            };
             spans.push(Span::styled(format!(" {note}"), t.style("ui.muted")));
         }
         Some((job, build)) => {
             let cols = [
                 (format!(" #{:<5}", build.number), t.style("ui.text"), 7),
-                (format!("{:>4} ", age(build.timestamp_ms, ctx.now)), t.style("ui.muted"), 5),
-                (pad(&build.primary_cause().map(|c| c.short()).unwrap_or_default(), 12), t.style("ui.muted"), 12),
+                (
+                    format!("{:>4} ", age(build.timestamp_ms, ctx.now)),
+                    t.style("ui.muted"),
+                    5,
+                ),
+                (
+                    pad(
+                        &build.primary_cause().map(|c| c.short()).unwrap_or_default(),
+                        12,
+                    ),
+                    t.style("ui.muted"),
+                    12,
+                ),
             ];
             for (text, style, w) in cols {
                 if used + w > width {
@@ -128,7 +166,10 @@ fn stage_strip<'a>(ctx: &Ctx, job: &Job, build: &Build) -> Vec<Span<'a>> {
         .collect();
     let total = stage_count(job);
     if build.status.is_active() && total > build.stages.len() {
-        spans.push(Span::styled("·".repeat(total - build.stages.len()), t.style("ui.muted")));
+        spans.push(Span::styled(
+            "·".repeat(total - build.stages.len()),
+            t.style("ui.muted"),
+        ));
     } else if total > build.stages.len() {
         spans.push(Span::raw(" ".repeat(total - build.stages.len())));
     }
@@ -139,26 +180,44 @@ fn stage_strip<'a>(ctx: &Ctx, job: &Job, build: &Build) -> Vec<Span<'a>> {
 fn tail<'a>(ctx: &Ctx, build: &Build, width: usize) -> Span<'a> {
     let t = ctx.theme;
     if let Some(input) = build.pending_inputs.first() {
-        return Span::styled(pad(&format!("⏸ {}", input.message), width), t.style("status.paused"));
+        return Span::styled(
+            pad(&format!("⏸ {}", input.message), width),
+            t.style("status.paused"),
+        );
     }
     if build.status == Status::Running {
-        let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("starting");
+        let stage = build
+            .current_stage()
+            .map(|s| s.name.as_str())
+            .unwrap_or("starting");
         return match build.progress(ctx.now.timestamp_millis()) {
             Some(p) => {
                 let bar_w = (width / 3).clamp(4, 12);
                 let filled = ((p * bar_w as f64).round() as usize).min(bar_w);
-                let text = format!("{}{} {:>2}% {}", "█".repeat(filled), "░".repeat(bar_w - filled), (p * 100.0) as u32, stage);
+                let text = format!(
+                    "{}{} {:>2}% {}",
+                    "█".repeat(filled),
+                    "░".repeat(bar_w - filled),
+                    (p * 100.0) as u32,
+                    stage
+                );
                 Span::styled(pad(&text, width), t.style("ui.gauge"))
             }
             None => Span::styled(pad(&format!("◷ {stage}"), width), t.style("status.running")),
         };
     }
     if let Some(stage) = build.failed_stage() {
-        return Span::styled(pad(&format!("✖ {}", stage.name), width), t.style("status.failed"));
+        return Span::styled(
+            pad(&format!("✖ {}", stage.name), width),
+            t.style("status.failed"),
+        );
     }
     let label = match (build.status, &build.tests) {
         (Status::Unstable, Some(tc)) => format!("{} of {} tests failed", tc.failed, tc.total),
         (s, _) => s.label().to_string(),
     };
-    Span::styled(pad(&label, width), Style::from(t.style(build.status.role())))
+    Span::styled(
+        pad(&label, width),
+        Style::from(t.style(build.status.role())),
+    )
 }

@@ -10,60 +10,106 @@ use super::Ctx;
 use super::format::{fit, short_secs};
 use crate::model::{HealthLevel, NoticeLevel};
 
+const FLASH_SECS: i64 = 8;
+
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let now = ctx.now;
     let mut spans = Vec::new();
     for h in ctx.state.sources.values() {
-        let since = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|a| short_secs((now - a).num_seconds().max(0)));
+        let since = |at: Option<chrono::DateTime<chrono::Utc>>| {
+            at.map(|a| short_secs((now - a).num_seconds().max(0)))
+        };
         let retry = h
             .retry_at
             .map(|r| format!(" · retry {}", short_secs((r - now).num_seconds().max(0))))
             .unwrap_or_default();
         let error = h.last_error.as_deref().unwrap_or("");
         let (style, text) = match h.level() {
-            HealthLevel::Waiting => (t.style("status.pending"), format!("{} … connecting", h.name)),
+            HealthLevel::Waiting => (
+                t.style("status.pending"),
+                format!("{} … connecting", h.name),
+            ),
             HealthLevel::Healthy if h.is_stale(now) => (
                 t.style("status.stale"),
-                format!("{} ⚠ stale: last answer {} ago", h.name, since(h.last_success).unwrap_or_default()),
+                format!(
+                    "{} ⚠ stale: last answer {} ago",
+                    h.name,
+                    since(h.last_success).unwrap_or_default()
+                ),
             ),
-            HealthLevel::Healthy => {
-                (t.style("status.ok"), format!("{} ✔ {} ago", h.name, since(h.last_success).unwrap_or_default()))
-            }
+            HealthLevel::Healthy => (
+                t.style("status.ok"),
+                format!(
+                    "{} ✔ {} ago",
+                    h.name,
+                    since(h.last_success).unwrap_or_default()
+                ),
+            ),
             HealthLevel::Degraded => (
                 t.style("status.unstable"),
-                format!("{} ⚠ {error} · data {} old{retry}", h.name, since(h.last_success).unwrap_or_default()),
+                format!(
+                    "{} ⚠ {error} · data {} old{retry}",
+                    h.name,
+                    since(h.last_success).unwrap_or_default()
+                ),
             ),
-            HealthLevel::Down => (t.style("status.failed"), format!("{} ✖ {error}{retry}", h.name)),
+            HealthLevel::Down => (
+                t.style("status.failed"),
+                format!("{} ✖ {error}{retry}", h.name),
+            ),
         };
         spans.push(Span::styled(text, style));
         spans.push(Span::raw("  "));
     }
     if !ctx.view.in_flight.is_empty() {
-        spans.push(Span::styled(format!("◷ {} action(s) running  ", ctx.view.in_flight.len()), t.style("status.running")));
+        spans.push(Span::styled(
+            format!("◷ {} action(s) running  ", ctx.view.in_flight.len()),
+            t.style("status.running"),
+        ));
     }
-    // The operator's latest message: a flash (why a key did nothing) or a recent notice.
-    let message = match &ctx.view.flash {
-        Some(f) => Some((t.style("ui.warning"), f.clone())),
-        None => ctx.state.latest_notice().filter(|n| (now - n.at).num_seconds() < 60).map(|n| {
+    // The operator's latest message: a flash (why a key did nothing) or a newer notice (an action's
+    // outcome). Flashes fade after a while; notices after a minute.
+    let flash = match (&ctx.view.flash, ctx.view.flash_at) {
+        (Some(f), Some(at)) if (now - at).num_seconds() < FLASH_SECS => {
+            Some((at, t.style("ui.warning"), f.clone()))
+        }
+        (Some(f), None) => Some((now, t.style("ui.warning"), f.clone())),
+        _ => None,
+    };
+    let notice = ctx
+        .state
+        .latest_notice()
+        .filter(|n| (now - n.at).num_seconds() < 60)
+        .map(|n| {
             let role = match n.level {
                 NoticeLevel::Info => "ui.text",
                 NoticeLevel::Success => "ui.success",
                 NoticeLevel::Warning => "ui.warning",
                 NoticeLevel::Error => "ui.error",
             };
-            (t.style(role), n.text.clone())
-        }),
+            (n.at, t.style(role), n.text.clone())
+        });
+    let message = match (flash, notice) {
+        (Some(f), Some(n)) => Some(if n.0 > f.0 { n } else { f }),
+        (f, n) => f.or(n),
     };
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    if let Some((style, text)) = message {
-        let room = (area.width as usize).saturating_sub(used);
-        if room >= 20 {
-            spans.push(Span::styled(fit(&text, room), style));
-        } else {
-            // No room beside the health: the message matters more right now.
-            spans = vec![Span::styled(fit(&text, area.width as usize), style)];
-        }
+    let width = area.width as usize;
+    if let Some((_, style, text)) = message {
+        // Health keeps at least part of the line: a degraded source must never be hidden.
+        let health_w = spans
+            .iter()
+            .map(|s| s.width())
+            .sum::<usize>()
+            .min(width * 11 / 20);
+        let health_text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+        let health_style = spans.first().map(|s| s.style).unwrap_or_default();
+        let room = width.saturating_sub(health_w + 2);
+        spans = vec![
+            Span::styled(fit(health_text.trim_end(), health_w), health_style),
+            Span::raw("  "),
+            Span::styled(fit(&text, room), style),
+        ];
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -24,15 +24,27 @@ pub struct View {
     pub mode: Mode,
     /// A one-line message for the operator (why a key did nothing, where a file went).
     pub flash: Option<String>,
+    /// When the flash was said: a newer notice replaces it, and it fades after a while.
+    pub flash_at: Option<chrono::DateTime<chrono::Utc>>,
     pub in_flight: Vec<String>,
     pub show_clock: bool,
+}
+
+impl View {
+    /// Tell the operator something in the status line.
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.flash = Some(text.into());
+        self.flash_at = Some(chrono::Utc::now());
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub enum Mode {
     #[default]
     Normal,
-    Filter { input: String },
+    Filter {
+        input: String,
+    },
     Help,
     Form(Form),
     Confirm(ConfirmState),

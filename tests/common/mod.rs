@@ -18,7 +18,14 @@ pub struct Cockpit {
 impl Cockpit {
     pub fn spawn(args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> Cockpit {
         let pty = native_pty_system();
-        let pair = pty.openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
+        let pair = pty
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_flightdeck"));
         for a in args {
             cmd.arg(a);
@@ -42,7 +49,12 @@ impl Cockpit {
                 p.lock().unwrap().process(&buf[..n]);
             }
         });
-        Cockpit { parser, writer, child, _master: pair.master }
+        Cockpit {
+            parser,
+            writer,
+            child,
+            _master: pair.master,
+        }
     }
 
     pub fn screen(&self) -> String {

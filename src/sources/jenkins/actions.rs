@@ -21,14 +21,21 @@ pub async fn trigger(
     let url = trigger_url(client, job, parameterised);
     let answer = client.post(&url, params).await?;
     let location = answer.location.ok_or_else(|| {
-        HttpError::Decode(format!("Jenkins answered {} without the queue item's Location", answer.status))
+        HttpError::Decode(format!(
+            "Jenkins answered {} without the queue item's Location",
+            answer.status
+        ))
     })?;
     Ok(queue_api_url(client, &location))
 }
 
 pub fn trigger_url(client: &JenkinsClient, job: &str, parameterised: bool) -> String {
     // A parameterised job's /build renders a form; buildWithParameters starts it.
-    let verb = if parameterised { "buildWithParameters" } else { "build" };
+    let verb = if parameterised {
+        "buildWithParameters"
+    } else {
+        "build"
+    };
     format!("{}{verb}", client.job_url(job))
 }
 
@@ -44,7 +51,12 @@ pub fn queue_api_url(client: &JenkinsClient, location: &str) -> String {
 }
 
 /// Follow a queue item until it becomes a build, is cancelled, or is forgotten. Sends every change.
-pub async fn follow_queue(client: &JenkinsClient, job: &str, queue_url: &str, tx: &UpdateSender) -> QueueState {
+pub async fn follow_queue(
+    client: &JenkinsClient,
+    job: &str,
+    queue_url: &str,
+    tx: &UpdateSender,
+) -> QueueState {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30 * 60);
     let mut last: Option<QueueState> = None;
     let mut errors = 0;
@@ -54,7 +66,10 @@ pub async fn follow_queue(client: &JenkinsClient, job: &str, queue_url: &str, tx
             Err(e) if e.status() == Some(404) => {
                 // Left items are cached only minutes; look for the build that carries our queue id.
                 match find_by_queue_id(client, job, queue_url).await {
-                    Some(number) => QueueState::Started { number, url: client.build_url(job, number) },
+                    Some(number) => QueueState::Started {
+                        number,
+                        url: client.build_url(job, number),
+                    },
                     None => QueueState::Lost,
                 }
             }
@@ -91,20 +106,48 @@ pub fn queue_state(item: &QueueItemJson) -> QueueState {
         return QueueState::Cancelled;
     }
     match &item.executable {
-        Some(exe) => QueueState::Started { number: exe.number, url: exe.url.clone().unwrap_or_default() },
-        None => QueueState::Waiting { why: item.why.clone() },
+        Some(exe) => QueueState::Started {
+            number: exe.number,
+            url: exe.url.clone().unwrap_or_default(),
+        },
+        None => QueueState::Waiting {
+            why: item.why.clone(),
+        },
     }
 }
 
 async fn find_by_queue_id(client: &JenkinsClient, job: &str, queue_url: &str) -> Option<u64> {
-    let id: u64 = queue_url.split("queue/item/").nth(1)?.split('/').next()?.parse().ok()?;
-    let url = super::poll::with_tree(&format!("{}api/json", client.job_url(job)), "builds[number,queueId]{0,20}");
+    let id: u64 = queue_url
+        .split("queue/item/")
+        .nth(1)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()?;
+    let url = super::poll::with_tree(
+        &format!("{}api/json", client.job_url(job)),
+        "builds[number,queueId]{0,20}",
+    );
     let detail: JobDetail = client.get_json(&url).await.ok()?;
-    detail.builds.iter().find(|b: &&BuildJson| b.queue_id == Some(id)).map(|b| b.number)
+    detail
+        .builds
+        .iter()
+        .find(|b: &&BuildJson| b.queue_id == Some(id))
+        .map(|b| b.number)
 }
 
-pub fn input_url(client: &JenkinsClient, job: &str, number: u64, input_id: &str, verb: &str) -> String {
-    format!("{}input/{}/{verb}", client.build_url(job, number), JenkinsClient::segment(input_id))
+pub fn input_url(
+    client: &JenkinsClient,
+    job: &str,
+    number: u64,
+    input_id: &str,
+    verb: &str,
+) -> String {
+    format!(
+        "{}input/{}/{verb}",
+        client.build_url(job, number),
+        JenkinsClient::segment(input_id)
+    )
 }
 
 /// Approve an input: `proceedEmpty` without parameters, `proceed` with a `json` form otherwise.
@@ -116,19 +159,36 @@ pub async fn approve(
     params: &[(String, String)],
 ) -> Result<(), HttpError> {
     if params.is_empty() {
-        client.post(&input_url(client, job, number, input_id, "proceedEmpty"), &[]).await?;
+        client
+            .post(
+                &input_url(client, job, number, input_id, "proceedEmpty"),
+                &[],
+            )
+            .await?;
     } else {
         let json = serde_json::json!({
             "parameter": params.iter().map(|(k, v)| serde_json::json!({"name": k, "value": v})).collect::<Vec<_>>()
         });
-        let form = vec![("json".to_string(), json.to_string()), ("proceed".to_string(), "Proceed".to_string())];
-        client.post(&input_url(client, job, number, input_id, "proceed"), &form).await?;
+        let form = vec![
+            ("json".to_string(), json.to_string()),
+            ("proceed".to_string(), "Proceed".to_string()),
+        ];
+        client
+            .post(&input_url(client, job, number, input_id, "proceed"), &form)
+            .await?;
     }
     Ok(())
 }
 
-pub async fn reject(client: &JenkinsClient, job: &str, number: u64, input_id: &str) -> Result<(), HttpError> {
-    client.post(&input_url(client, job, number, input_id, "abort"), &[]).await?;
+pub async fn reject(
+    client: &JenkinsClient,
+    job: &str,
+    number: u64,
+    input_id: &str,
+) -> Result<(), HttpError> {
+    client
+        .post(&input_url(client, job, number, input_id, "abort"), &[])
+        .await?;
     Ok(())
 }
 

@@ -13,14 +13,28 @@ use crate::config::{JenkinsSourceConfig, Secret};
 use crate::sources::http::{self, HttpError};
 
 /// Characters escaped in a job name path segment.
-const SEGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'?').add(b'<').add(b'>').add(b'`').add(b'{').add(b'}');
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'?')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 #[derive(Debug, Clone, PartialEq)]
 enum Crumb {
     Unknown,
     /// crumbIssuer answered 404: CSRF protection is off.
     Disabled,
-    Have { field: String, value: String },
+    Have {
+        field: String,
+        value: String,
+    },
 }
 
 pub struct JenkinsClient {
@@ -94,11 +108,16 @@ impl JenkinsClient {
 
     pub async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, HttpError> {
         let (body, _) = self.get_bytes(url).await?;
-        serde_json::from_slice(&body).map_err(|e| HttpError::Decode(format!("{e} in {}", short_path(url))))
+        serde_json::from_slice(&body)
+            .map_err(|e| HttpError::Decode(format!("{e} in {}", short_path(url))))
     }
 
     pub async fn get_bytes(&self, url: &str) -> Result<(bytes::Bytes, HeaderMap), HttpError> {
-        let resp = self.request(Method::GET, url).send().await.map_err(HttpError::from_reqwest)?;
+        let resp = self
+            .request(Method::GET, url)
+            .send()
+            .await
+            .map_err(HttpError::from_reqwest)?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(HttpError::from_reqwest)?;
@@ -110,7 +129,11 @@ impl JenkinsClient {
 
     /// POST a form. Fetches a crumb first if the server issues them, and on 403 fetches a fresh one
     /// and retries once (a crumb dies with its session).
-    pub async fn post(&self, url: &str, form: &[(String, String)]) -> Result<PostAnswer, HttpError> {
+    pub async fn post(
+        &self,
+        url: &str,
+        form: &[(String, String)],
+    ) -> Result<PostAnswer, HttpError> {
         let crumb = self.ensure_crumb(false).await?;
         let answer = self.post_once(url, form, &crumb).await?;
         if answer.status == 403 && crumb != Crumb::Disabled {
@@ -121,7 +144,12 @@ impl JenkinsClient {
         finish_post(answer, url)
     }
 
-    async fn post_once(&self, url: &str, form: &[(String, String)], crumb: &Crumb) -> Result<RawAnswer, HttpError> {
+    async fn post_once(
+        &self,
+        url: &str,
+        form: &[(String, String)],
+        crumb: &Crumb,
+    ) -> Result<RawAnswer, HttpError> {
         let mut rb = self.request(Method::POST, url).form(form);
         if let Crumb::Have { field, value } = crumb {
             rb = rb.header(field.as_str(), value.as_str());
@@ -130,7 +158,11 @@ impl JenkinsClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.unwrap_or_default();
-        Ok(RawAnswer { status, headers, body })
+        Ok(RawAnswer {
+            status,
+            headers,
+            body,
+        })
     }
 
     async fn ensure_crumb(&self, refresh: bool) -> Result<Crumb, HttpError> {
@@ -140,7 +172,12 @@ impl JenkinsClient {
         }
         let url = self.root_url("crumbIssuer/api/json");
         match self.get_json::<CrumbJson>(&url).await {
-            Ok(c) => *crumb = Crumb::Have { field: c.crumb_request_field, value: c.crumb },
+            Ok(c) => {
+                *crumb = Crumb::Have {
+                    field: c.crumb_request_field,
+                    value: c.crumb,
+                }
+            }
             Err(e) if e.status() == Some(404) => *crumb = Crumb::Disabled,
             Err(e) => return Err(e),
         }
@@ -157,20 +194,42 @@ struct RawAnswer {
 fn finish_post(answer: RawAnswer, url: &str) -> Result<PostAnswer, HttpError> {
     // Jenkins answers actions with 200, 201 (+ Location of the queue item) or a 302 to the build.
     if answer.status.is_success() || answer.status.is_redirection() {
-        let location = answer.headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
-        return Ok(PostAnswer { status: answer.status.as_u16(), location });
+        let location = answer
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return Ok(PostAnswer {
+            status: answer.status.as_u16(),
+            location,
+        });
     }
-    Err(status_error(answer.status, &answer.headers, &answer.body, url))
+    Err(status_error(
+        answer.status,
+        &answer.headers,
+        &answer.body,
+        url,
+    ))
 }
 
 fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8], url: &str) -> HttpError {
     let mut detail = http::body_excerpt(&String::from_utf8_lossy(&body[..body.len().min(4096)]));
+    // "Error 503 Service Unavailable" after "HTTP 503 Service Unavailable" says nothing new.
+    if let Some(reason) = status.canonical_reason()
+        && detail.contains(reason)
+    {
+        detail.clear();
+    }
     if status == StatusCode::NOT_FOUND {
         detail = format!("{} not found", short_path(url));
     } else if status == StatusCode::UNAUTHORIZED {
         detail = "check the user and API token".into();
     }
-    HttpError::Status { code: status.as_u16(), retry_after: http::parse_retry_after(headers), detail }
+    HttpError::Status {
+        code: status.as_u16(),
+        retry_after: http::parse_retry_after(headers),
+        detail,
+    }
 }
 
 /// The path of a URL without the query, for messages.

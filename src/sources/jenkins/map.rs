@@ -2,8 +2,12 @@
 
 use serde_json::Value;
 
-use super::api::{ActionJson, BuildJson, JobProperty, ParamDefJson, PendingInputJson, RunDescribe, StageJson};
-use crate::model::{Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts};
+use super::api::{
+    ActionJson, BuildJson, JobProperty, ParamDefJson, PendingInputJson, RunDescribe, StageJson,
+};
+use crate::model::{
+    Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts,
+};
 
 pub fn job_kind(class: &str) -> JobKind {
     match class {
@@ -11,9 +15,9 @@ pub fn job_kind(class: &str) -> JobKind {
         "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
         | "jenkins.branch.OrganizationFolder" => JobKind::Multibranch,
         "org.jenkinsci.plugins.workflow.job.WorkflowJob" => JobKind::Pipeline,
-        "hudson.model.FreeStyleProject" | "hudson.maven.MavenModuleSet" | "hudson.matrix.MatrixProject" => {
-            JobKind::Freestyle
-        }
+        "hudson.model.FreeStyleProject"
+        | "hudson.maven.MavenModuleSet"
+        | "hudson.matrix.MatrixProject" => JobKind::Freestyle,
         c if c.ends_with("Folder") => JobKind::Folder,
         _ => JobKind::Other,
     }
@@ -50,17 +54,30 @@ pub fn causes(actions: &[ActionJson]) -> Vec<Cause> {
         for c in a.causes.iter().flatten() {
             let desc = c.short_description.clone().unwrap_or_default();
             let class = c.class.as_deref().unwrap_or("");
-            let cause = if class.ends_with("GitHubPushCause") || desc.starts_with("Started by GitHub push") {
-                let user = desc.strip_prefix("Started by GitHub push by ").map(|u| u.trim().to_string());
+            let cause = if class.ends_with("GitHubPushCause")
+                || desc.starts_with("Started by GitHub push")
+            {
+                let user = desc
+                    .strip_prefix("Started by GitHub push by ")
+                    .map(|u| u.trim().to_string());
                 Cause::GithubPush { user }
             } else if class.ends_with("SCMTriggerCause") || desc == "Started by an SCM change" {
                 Cause::ScmPoll
             } else if class.ends_with("TimerTriggerCause") || desc == "Started by timer" {
                 Cause::Timer
-            } else if class.ends_with("UserIdCause") || class.ends_with("UserCause") || c.user_name.is_some() {
-                Cause::User { id: c.user_id.clone(), name: c.user_name.clone() }
+            } else if class.ends_with("UserIdCause")
+                || class.ends_with("UserCause")
+                || c.user_name.is_some()
+            {
+                Cause::User {
+                    id: c.user_id.clone(),
+                    name: c.user_name.clone(),
+                }
             } else if class.ends_with("UpstreamCause") || c.upstream_project.is_some() {
-                Cause::Upstream { project: c.upstream_project.clone().unwrap_or_default(), build: c.upstream_build }
+                Cause::Upstream {
+                    project: c.upstream_project.clone().unwrap_or_default(),
+                    build: c.upstream_build,
+                }
             } else if class.ends_with("RemoteCause") {
                 Cause::Remote { description: desc }
             } else if class.contains("jenkins.branch.") {
@@ -93,8 +110,17 @@ pub fn commit(actions: &[ActionJson], repo: Option<&str>) -> (Option<String>, Op
     let chosen = match &wanted {
         Some(w) => build_data
             .iter()
-            .find(|a| a.remote_urls.iter().flatten().any(|u| &normalise_remote(u) == w))
-            .or(if build_data.len() == 1 { build_data.first() } else { None }),
+            .find(|a| {
+                a.remote_urls
+                    .iter()
+                    .flatten()
+                    .any(|u| &normalise_remote(u) == w)
+            })
+            .or(if build_data.len() == 1 {
+                build_data.first()
+            } else {
+                None
+            }),
         None => build_data.first(),
     };
     let Some(rev) = chosen.and_then(|a| a.last_built_revision.as_ref()) else {
@@ -142,7 +168,10 @@ pub fn tests(actions: &[ActionJson]) -> Option<TestCounts> {
         .iter()
         .find(|a| {
             a.total_count.is_some()
-                && (a.class.as_deref().is_some_and(|c| c.contains("TestResultAction"))
+                && (a
+                    .class
+                    .as_deref()
+                    .is_some_and(|c| c.contains("TestResultAction"))
                     || a.url_name.as_deref() == Some("testReport"))
         })
         .map(|a| TestCounts {
@@ -153,24 +182,44 @@ pub fn tests(actions: &[ActionJson]) -> Option<TestCounts> {
 }
 
 pub fn param_defs(properties: &[JobProperty]) -> Vec<ParamDef> {
-    properties.iter().flat_map(|p| p.parameter_definitions.iter()).map(param_def).collect()
+    properties
+        .iter()
+        .flat_map(|p| p.parameter_definitions.iter())
+        .map(param_def)
+        .collect()
 }
 
 pub fn param_def(p: &ParamDefJson) -> ParamDef {
-    let kind_name = p.kind.clone().unwrap_or_else(|| p.class.rsplit('.').next().unwrap_or("").to_string());
+    let kind_name = p
+        .kind
+        .clone()
+        .unwrap_or_else(|| p.class.rsplit('.').next().unwrap_or("").to_string());
     let kind = match kind_name.as_str() {
         "StringParameterDefinition" => ParamKind::String,
         "TextParameterDefinition" => ParamKind::Text,
         "BooleanParameterDefinition" => ParamKind::Boolean,
         "PasswordParameterDefinition" => ParamKind::Password,
-        "ChoiceParameterDefinition" => ParamKind::Choice { choices: p.choices.clone() },
-        other => ParamKind::Other { class: other.to_string() },
+        "ChoiceParameterDefinition" => ParamKind::Choice {
+            choices: p.choices.clone(),
+        },
+        other => ParamKind::Other {
+            class: other.to_string(),
+        },
     };
-    let default = p.default_parameter_value.as_ref().map(|v| value_text(&v.value)).or_else(|| match &kind {
-        ParamKind::Choice { choices } => choices.first().cloned(),
-        _ => None,
-    });
-    ParamDef { name: p.name.clone(), kind, description: p.description.clone().filter(|d| !d.is_empty()), default }
+    let default = p
+        .default_parameter_value
+        .as_ref()
+        .map(|v| value_text(&v.value))
+        .or_else(|| match &kind {
+            ParamKind::Choice { choices } => choices.first().cloned(),
+            _ => None,
+        });
+    ParamDef {
+        name: p.name.clone(),
+        kind,
+        description: p.description.clone().filter(|d| !d.is_empty()),
+        default,
+    }
 }
 
 pub fn stage(s: &StageJson) -> Stage {

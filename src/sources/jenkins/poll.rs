@@ -51,7 +51,17 @@ impl JenkinsPoller {
         tx: UpdateSender,
         refresh: Arc<Notify>,
     ) -> Self {
-        JenkinsPoller { client, jobs, builds_per_job, interval, tx, refresh, finished: HashMap::new(), polls: 0, last_error: None }
+        JenkinsPoller {
+            client,
+            jobs,
+            builds_per_job,
+            interval,
+            tx,
+            refresh,
+            finished: HashMap::new(),
+            polls: 0,
+            last_error: None,
+        }
     }
 
     /// Poll forever: interval with jitter when healthy, backoff after failures, woken early by a refresh.
@@ -96,7 +106,10 @@ impl JenkinsPoller {
         if self.polls % CATALOGUE_EVERY == 0 {
             match self.catalogue().await {
                 Ok(entries) => {
-                    let _ = self.tx.send(Update::Catalogue { source: self.client.name.clone(), entries });
+                    let _ = self.tx.send(Update::Catalogue {
+                        source: self.client.name.clone(),
+                        entries,
+                    });
                 }
                 Err(e) => {
                     failed += 1;
@@ -108,18 +121,19 @@ impl JenkinsPoller {
 
         let client = self.client.clone();
         let builds_per_job = self.builds_per_job;
-        let details: Vec<(WatchedJob, Result<JobDetail, HttpError>)> = stream::iter(self.jobs.clone())
-            .map(|w| {
-                let client = client.clone();
-                async move {
-                    let url = job_detail_url(&client, &w.full_name, builds_per_job);
-                    let r = client.get_json::<JobDetail>(&url).await;
-                    (w, r)
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+        let details: Vec<(WatchedJob, Result<JobDetail, HttpError>)> =
+            stream::iter(self.jobs.clone())
+                .map(|w| {
+                    let client = client.clone();
+                    async move {
+                        let url = job_detail_url(&client, &w.full_name, builds_per_job);
+                        let r = client.get_json::<JobDetail>(&url).await;
+                        (w, r)
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
 
         let mut jobs = Vec::new();
         for (watched, result) in details {
@@ -140,16 +154,27 @@ impl JenkinsPoller {
         // Keep the order of the config, whatever order the answers came in.
         jobs.sort_by_key(|j: &Job| self.jobs.iter().position(|w| w.full_name == j.full_name));
         if !jobs.is_empty() {
-            let _ = self.tx.send(Update::Jobs { source: self.client.name.clone(), at: now, jobs });
+            let _ = self.tx.send(Update::Jobs {
+                source: self.client.name.clone(),
+                at: now,
+                jobs,
+            });
         }
         match first_error {
             None => {
                 self.last_error = None;
-                let _ = self.tx.send(Update::SourceOk { source: self.client.name.clone(), at: Utc::now() });
+                let _ = self.tx.send(Update::SourceOk {
+                    source: self.client.name.clone(),
+                    at: Utc::now(),
+                });
                 Ok(())
             }
             Some(e) => {
-                let msg = if failed > 1 { format!("{e} (and {} more failed requests)", failed - 1) } else { e.to_string() };
+                let msg = if failed > 1 {
+                    format!("{e} (and {} more failed requests)", failed - 1)
+                } else {
+                    e.to_string()
+                };
                 self.last_error = Some(msg.clone());
                 let _ = self.tx.send(Update::SourceFailed {
                     source: self.client.name.clone(),
@@ -174,9 +199,17 @@ impl JenkinsPoller {
         Ok(out)
     }
 
-    async fn job_with_stages(&mut self, watched: &WatchedJob, detail: JobDetail) -> Result<Job, HttpError> {
+    async fn job_with_stages(
+        &mut self,
+        watched: &WatchedJob,
+        detail: JobDetail,
+    ) -> Result<Job, HttpError> {
         let kind = map::job_kind(&detail.class);
-        let mut builds: Vec<Build> = detail.builds.iter().map(|b| map::build(b, watched.repo.as_deref())).collect();
+        let mut builds: Vec<Build> = detail
+            .builds
+            .iter()
+            .map(|b| map::build(b, watched.repo.as_deref()))
+            .collect();
         builds.sort_by(|a, b| b.number.cmp(&a.number));
         let pipeline = kind == JobKind::Pipeline;
         if pipeline {
@@ -184,11 +217,18 @@ impl JenkinsPoller {
             let todo: Vec<(usize, u64)> = builds
                 .iter()
                 .enumerate()
-                .filter(|(_, b)| !self.finished.contains_key(&(watched.full_name.clone(), b.number)))
+                .filter(|(_, b)| {
+                    !self
+                        .finished
+                        .contains_key(&(watched.full_name.clone(), b.number))
+                })
                 .map(|(i, b)| (i, b.number))
                 .collect();
             let name = watched.full_name.clone();
-            let fetched: Vec<(usize, Result<(Vec<Stage>, Vec<PendingInput>, Status), HttpError>)> = stream::iter(todo)
+            let fetched: Vec<(
+                usize,
+                Result<(Vec<Stage>, Vec<PendingInput>, Status), HttpError>,
+            )> = stream::iter(todo)
                 .map(|(i, number)| {
                     let client = client.clone();
                     let name = name.clone();
@@ -207,11 +247,15 @@ impl JenkinsPoller {
                     b.status = Status::Paused;
                 }
                 if !b.status.is_active() {
-                    self.finished.insert((watched.full_name.clone(), b.number), (b.stages.clone(), b.pending_inputs.clone()));
+                    self.finished.insert(
+                        (watched.full_name.clone(), b.number),
+                        (b.stages.clone(), b.pending_inputs.clone()),
+                    );
                 }
             }
             for b in builds.iter_mut() {
-                if let Some((stages, inputs)) = self.finished.get(&(watched.full_name.clone(), b.number))
+                if let Some((stages, inputs)) =
+                    self.finished.get(&(watched.full_name.clone(), b.number))
                     && b.stages.is_empty()
                 {
                     b.stages = stages.clone();
@@ -220,12 +264,16 @@ impl JenkinsPoller {
             }
             // Forget finished builds that scrolled out of the window.
             let keep: Vec<u64> = builds.iter().map(|b| b.number).collect();
-            self.finished.retain(|(job, n), _| job != &watched.full_name || keep.contains(n));
+            self.finished
+                .retain(|(job, n), _| job != &watched.full_name || keep.contains(n));
         }
         Ok(Job {
             full_name: watched.full_name.clone(),
             source: self.client.name.clone(),
-            url: detail.url.clone().unwrap_or_else(|| self.client.job_url(&watched.full_name)),
+            url: detail
+                .url
+                .clone()
+                .unwrap_or_else(|| self.client.job_url(&watched.full_name)),
             kind,
             color: detail.color.clone(),
             buildable: detail.buildable.unwrap_or(true),
@@ -243,13 +291,18 @@ async fn fetch_run(
     number: u64,
 ) -> Result<(Vec<Stage>, Vec<PendingInput>, Status), HttpError> {
     let build_url = client.build_url(job, number);
-    let run: RunDescribe = client.get_json(&format!("{build_url}wfapi/describe")).await?;
+    let run: RunDescribe = client
+        .get_json(&format!("{build_url}wfapi/describe"))
+        .await?;
     let mut stages = map::stages(&run);
     let status = Status::from_wfapi(&run.status);
     // The run's stage list carries the stage error only sometimes; the failed step inside says why.
     for (i, s) in run.stages.iter().enumerate() {
         if Status::from_wfapi(&s.status) == Status::Failed && s.error.is_none() {
-            let url = format!("{build_url}execution/node/{}/wfapi/describe", JenkinsClient::segment(&s.id));
+            let url = format!(
+                "{build_url}execution/node/{}/wfapi/describe",
+                JenkinsClient::segment(&s.id)
+            );
             if let Ok(node) = client.get_json::<StageJson>(&url).await {
                 stages[i] = map::stage(&node);
             }
@@ -257,7 +310,9 @@ async fn fetch_run(
     }
     let mut inputs = Vec::new();
     if status == Status::Paused || stages.iter().any(|s| s.status == Status::Paused) {
-        let pending: Vec<PendingInputJson> = client.get_json(&format!("{build_url}wfapi/pendingInputActions")).await?;
+        let pending: Vec<PendingInputJson> = client
+            .get_json(&format!("{build_url}wfapi/pendingInputActions"))
+            .await?;
         inputs = pending.iter().map(map::pending_input).collect();
     }
     Ok((stages, inputs, status))
@@ -287,8 +342,16 @@ pub fn with_tree(url: &str, tree: &str) -> String {
 
 pub fn walk(entries: &[JobEntry], prefix: &str, out: &mut Vec<(String, String)>) {
     for e in entries {
-        let name = if e.name.is_empty() { e.display_name.clone().unwrap_or_default() } else { e.name.clone() };
-        let full = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let name = if e.name.is_empty() {
+            e.display_name.clone().unwrap_or_default()
+        } else {
+            e.name.clone()
+        };
+        let full = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         match map::job_kind(&e.class) {
             JobKind::Folder | JobKind::Multibranch => walk(&e.jobs, &full, out),
             _ => out.push((full, e.color.clone().unwrap_or_default())),

@@ -1,0 +1,375 @@
+//! The HTTP side of the simulator: hyper 1 accept loop (HTTP/1, one task per
+//! connection), request recording, fault injection, Basic auth and CSRF
+//! crumbs, in front of the router in `routes.rs`.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::faults::{Fault, FaultRequest, lock};
+use super::routes::{self, Reply};
+use super::{RecordedRequest, Shared};
+
+/// Bodies beyond this are refused; nothing the cockpit sends comes close.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Accepts connections until the task is aborted.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("sim: accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let reset = Arc::new(AtomicBool::new(false));
+            let io = TokioIo::new(ResettableStream {
+                inner: stream,
+                reset: reset.clone(),
+            });
+            let svc = service_fn(move |req| handle(shared.clone(), reset.clone(), req));
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .serve_connection(io, svc);
+            if let Err(e) = conn.await {
+                tracing::debug!("sim: connection ended: {e}");
+            }
+        });
+    }
+}
+
+/// A TCP stream that, when asked to, closes with RST instead of FIN so the
+/// client sees a real "connection reset".
+struct ResettableStream {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResettableStream {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            let _ = self.inner.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ResettableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// What the router needs to know about a request.
+pub(crate) struct Req {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub form: Vec<(String, String)>,
+    pub user: String,
+    pub cookie: Option<String>,
+    pub crumb: Option<String>,
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    reset: Arc<AtomicBool>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(into_response(routes::error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large or unreadable",
+            )));
+        }
+    };
+    let path = parts.uri.path().to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let header = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
+    let form = if content_type.starts_with("application/x-www-form-urlencoded")
+        || (content_type.is_empty() && !body.is_empty() && parts.method == Method::POST)
+    {
+        url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(raw_query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+
+    if path == "/__sim" || path.starts_with("/__sim/") {
+        return Ok(into_response(control(
+            &shared,
+            &parts.method,
+            &path,
+            &query,
+            &body,
+        )));
+    }
+
+    let user = authenticate(&shared, header(header::AUTHORIZATION).as_deref());
+    let index = record(
+        &shared,
+        &parts,
+        &path,
+        &raw_query,
+        &form,
+        &body,
+        user.clone(),
+    );
+
+    let fault = shared.faults.find(&path);
+    let mut truncate = false;
+    match fault {
+        Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let reason = status.canonical_reason().unwrap_or("Error");
+            return Ok(finish(&shared, index, routes::error_page(status, reason)));
+        }
+        Some(Fault::TooManyRequests { retry_after_secs }) => {
+            let mut r = routes::error_page(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+            r.headers
+                .push((header::RETRY_AFTER, retry_after_secs.to_string()));
+            return Ok(finish(&shared, index, r));
+        }
+        Some(Fault::MalformedJson) => {
+            let r = Reply::new(StatusCode::OK)
+                .header(header::CONTENT_TYPE, routes::JSON)
+                .body("{\"jobs\": [ {\"name\": ");
+            return Ok(finish(&shared, index, r));
+        }
+        Some(Fault::TruncatedBody) => truncate = true,
+        Some(Fault::ConnectionReset) => {
+            reset.store(true, Ordering::SeqCst);
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "simulated connection reset",
+            ));
+        }
+        None => {}
+    }
+
+    let Some(user) = user else {
+        return Ok(finish(&shared, index, routes::unauthorized()));
+    };
+    let incoming = Req {
+        method: parts.method.clone(),
+        path,
+        query,
+        crumb: header(header::HeaderName::from_static("jenkins-crumb"))
+            .or_else(|| form_value(&form, "Jenkins-Crumb")),
+        form,
+        user,
+        cookie: header(header::COOKIE),
+    };
+    let mut reply = {
+        let mut world = lock(&shared.world);
+        if shared.opts.require_crumb
+            && incoming.method == Method::POST
+            && !world
+                .crumbs
+                .check(incoming.cookie.as_deref(), incoming.crumb.as_deref())
+        {
+            routes::error_page(
+                StatusCode::FORBIDDEN,
+                "No valid crumb was included in the request",
+            )
+        } else {
+            routes::route(&mut world, &shared.opts, &incoming)
+        }
+    };
+    if truncate {
+        // The real body cut in half, announced with the cut length.
+        reply.status = StatusCode::OK;
+        let cut = reply.body.len() / 2;
+        reply.body = reply.body.slice(..cut);
+    }
+    Ok(finish(&shared, index, reply))
+}
+
+fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// The user named by valid Basic credentials, or None.
+fn authenticate(shared: &Shared, authorization: Option<&str>) -> Option<String> {
+    let encoded = authorization?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, token) = text.split_once(':')?;
+    (user == shared.opts.user && token == shared.opts.token).then(|| user.to_string())
+}
+
+fn record(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    path: &str,
+    query: &str,
+    form: &[(String, String)],
+    body: &Bytes,
+    user: Option<String>,
+) -> usize {
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(k, _)| *k != header::AUTHORIZATION)
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let sim_time_ms = lock(&shared.world).now;
+    lock(&shared.requests).push(RecordedRequest {
+        method: parts.method.to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        form: form.to_vec(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        headers,
+        user,
+        time: chrono::Utc::now(),
+        sim_time_ms,
+        status: 0,
+    })
+}
+
+/// Notes the status on the recorded request and builds the response.
+fn finish(shared: &Shared, index: usize, reply: Reply) -> Response<Full<Bytes>> {
+    if let Some(r) = lock(&shared.requests).get_mut(index) {
+        r.status = reply.status.as_u16();
+    }
+    into_response(reply)
+}
+
+fn into_response(reply: Reply) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(reply.body));
+    *resp.status_mut() = reply.status;
+    let h = resp.headers_mut();
+    h.insert("x-jenkins", HeaderValue::from_static("2.479.3"));
+    h.insert(header::SERVER, HeaderValue::from_static("Jetty(12.0.16)"));
+    for (name, value) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.append(name, v);
+        }
+    }
+    resp
+}
+
+/// `/__sim/*`: the control API for out-of-process tests (no auth, no faults,
+/// not recorded).
+fn control(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+    body: &Bytes,
+) -> Reply {
+    let ok = |v: serde_json::Value| Reply::json(StatusCode::OK, &v);
+    let bad =
+        |msg: String| Reply::json(StatusCode::BAD_REQUEST, &serde_json::json!({"error": msg}));
+    match (method, path.trim_end_matches('/')) {
+        (&Method::POST, "/__sim/fault") => match serde_json::from_slice::<FaultRequest>(body) {
+            Ok(req) => match req.to_fault() {
+                Ok(fault) => {
+                    shared.faults.set(&req.path_contains, fault);
+                    ok(serde_json::json!({"ok": true}))
+                }
+                Err(e) => bad(e),
+            },
+            Err(e) => bad(format!("bad fault body: {e}")),
+        },
+        (&Method::DELETE, "/__sim/fault") => {
+            shared.faults.clear();
+            ok(serde_json::json!({"ok": true}))
+        }
+        (&Method::GET, "/__sim/requests") => {
+            let requests = lock(&shared.requests).items.clone();
+            match serde_json::to_value(requests) {
+                Ok(v) => ok(v),
+                Err(e) => bad(e.to_string()),
+            }
+        }
+        (&Method::DELETE, "/__sim/requests") => {
+            lock(&shared.requests).clear();
+            ok(serde_json::json!({"ok": true}))
+        }
+        (&Method::POST, "/__sim/tick") => {
+            let seconds = query
+                .iter()
+                .find(|(k, _)| k == "seconds")
+                .map(|(_, v)| v.parse::<f64>());
+            match seconds {
+                Some(Ok(s)) if s.is_finite() && s >= 0.0 => {
+                    super::tick(shared, s);
+                    ok(serde_json::json!({"ok": true, "now": lock(&shared.world).now}))
+                }
+                _ => bad("seconds must be a non-negative number".to_string()),
+            }
+        }
+        (_, "/__sim/fault" | "/__sim/requests" | "/__sim/tick") => Reply::json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &serde_json::json!({"error": "method not allowed"}),
+        ),
+        _ => Reply::json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"error": "no such control"}),
+        ),
+    }
+}
