@@ -39,10 +39,7 @@ fn main() -> ExitCode {
         .display_env_section(false)
         .install();
     app::install_panic_hook();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flightdeck: cannot start the async runtime: {e}");
@@ -118,8 +115,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let (config, _estate) = load(&cli.common, &paths).await?;
             let mut rt = runtime(&config, &cli.common, &paths)?;
             rt.poll_all_once().await;
-            let text = serde_json::to_string_pretty(&rt.state)
-                .map_err(|e| Failure::Other(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&rt.state).map_err(|e| Failure::Other(e.to_string()))?;
             println!("{text}");
             Ok(())
         }
@@ -175,13 +171,8 @@ async fn load(common: &Common, paths: &ConfigPaths) -> Result<(Config, Option<Es
                 std::env::var(k).ok()
             }
         };
-        let config = config::load_from_str(
-            &text,
-            &PathBuf::from("<demo>"),
-            paths.themes_dir().as_deref(),
-            &env,
-        )
-        .map_err(|e| Failure::Other(format!("the demo config is invalid (a bug): {e}")))?;
+        let config = config::load_from_str(&text, &PathBuf::from("<demo>"), paths.themes_dir().as_deref(), &env)
+            .map_err(|e| Failure::Other(format!("the demo config is invalid (a bug): {e}")))?;
         return Ok((config, Some(estate)));
     }
     let Some(path) = config::resolve_path(common.config.as_deref(), paths) else {
@@ -189,14 +180,13 @@ async fn load(common: &Common, paths: &ConfigPaths) -> Result<(Config, Option<Es
             "no config directory; pass --config PATH or try --demo".into(),
         ));
     };
-    let config = config::load_from_path(&path, paths.themes_dir().as_deref())
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let config =
+        config::load_from_path(&path, paths.themes_dir().as_deref()).map_err(|e| Failure::Usage(e.to_string()))?;
     Ok((config, None))
 }
 
 fn default_config() -> Config {
-    config::load_from_str("", &PathBuf::from("<defaults>"), None, &|_| None)
-        .expect("an empty config is valid")
+    config::load_from_str("", &PathBuf::from("<defaults>"), None, &|_| None).expect("an empty config is valid")
 }
 
 fn theme(common: &Common, configured: &str, paths: &ConfigPaths) -> Result<Theme, Failure> {
@@ -207,23 +197,15 @@ fn theme(common: &Common, configured: &str, paths: &ConfigPaths) -> Result<Theme
 
 fn runtime(config: &Config, common: &Common, paths: &ConfigPaths) -> Result<Runtime, Failure> {
     let audit = config.audit_path.clone().or_else(|| {
-        let file = if common.demo {
-            "demo-audit.jsonl"
-        } else {
-            "audit.jsonl"
-        };
+        let file = if common.demo { "demo-audit.jsonl" } else { "audit.jsonl" };
         paths.data_dir.as_ref().map(|d| d.join(file))
     });
-    Runtime::new(config, audit)
-        .map_err(|e| Failure::Other(format!("cannot set up the sources: {e}")))
+    Runtime::new(config, audit).map_err(|e| Failure::Other(format!("cannot set up the sources: {e}")))
 }
 
 fn print_paths(common: &Common, paths: &ConfigPaths) {
     let config = config::resolve_path(common.config.as_deref(), paths);
-    let show = |p: Option<PathBuf>| {
-        p.map(|p| p.display().to_string())
-            .unwrap_or_else(|| "(none)".into())
-    };
+    let show = |p: Option<PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into());
     println!("config file   {}", show(config));
     println!("themes dir    {}", show(paths.themes_dir()));
     println!("audit file    {}", show(paths.audit_file()));
@@ -240,11 +222,7 @@ fn init_logging(paths: &ConfigPaths, demo: bool) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-    else {
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLIGHTDECK_LOG")

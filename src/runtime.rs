@@ -72,12 +72,7 @@ impl Runtime {
             clients.insert(src.name.clone(), client);
             refresh.insert(src.name.clone(), notify);
         }
-        let executor = Executor::new(
-            clients,
-            refresh.clone(),
-            AuditLog::new(audit_path),
-            tx.clone(),
-        );
+        let executor = Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone());
         Ok(Runtime {
             state,
             tx,

@@ -42,11 +42,8 @@ fn error(text: &str) -> ConfigError {
 
 fn assert_names(e: &ConfigError, line: usize, key: &str) {
     let shown = e.to_string();
-    assert!(
-        shown.starts_with("/etc/flightdeck/config.toml:"),
-        "no file in: {shown}"
-    );
-    assert_eq!(e.line, Some(line), "wrong line in: {shown}");
+    assert!(shown.starts_with("/etc/flightdeck/config.toml:"), "no file in: {shown}");
+    assert_eq!(e.line, Some(line as u32), "wrong line in: {shown}");
     assert!(e.column.is_some(), "no column in: {shown}");
     assert!(shown.contains(&format!(":{line}:")), "no line in: {shown}");
     assert!(shown.contains(key), "key `{key}` not named in: {shown}");
@@ -55,10 +52,7 @@ fn assert_names(e: &ConfigError, line: usize, key: &str) {
 #[test]
 fn the_good_config_loads_and_masks_its_secret() {
     let c = load(GOOD).unwrap();
-    assert_eq!(
-        c.jenkins[0].token.as_ref().unwrap().expose(),
-        "s3cret-token"
-    );
+    assert_eq!(c.jenkins[0].token.as_ref().unwrap().expose(), "s3cret-token");
     let shown = c.render_effective();
     assert!(!shown.contains("s3cret-token"));
     assert!(shown.contains("****"));
@@ -95,10 +89,7 @@ fn missing_secret() {
 
 #[test]
 fn failing_token_command() {
-    let text = GOOD.replace(
-        "token_env = \"JENKINS_TOKEN\"",
-        "token_command = [\"false\"]",
-    );
+    let text = GOOD.replace("token_env = \"JENKINS_TOKEN\"", "token_command = [\"false\"]");
     assert_names(&error(&text), 8, "sources.jenkins[0].token_command");
 }
 
@@ -109,10 +100,7 @@ fn token_command_supplies_the_secret() {
         "token_command = [\"echo\", \"from-a-command\"]",
     );
     let c = load(&text).unwrap();
-    assert_eq!(
-        c.jenkins[0].token.as_ref().unwrap().expose(),
-        "from-a-command"
-    );
+    assert_eq!(c.jenkins[0].token.as_ref().unwrap().expose(), "from-a-command");
 }
 
 #[test]

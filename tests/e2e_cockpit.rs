@@ -75,10 +75,7 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
 
     // Both actions are in the audit file.
     let audit = std::fs::read_to_string(dir.path().join("data/flightdeck/audit.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["action"], "approve_input");
     assert_eq!(lines[0]["environment"], "production");
@@ -87,10 +84,7 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
     assert!(lines[1]["plan"][0].as_str().unwrap().starts_with("POST "));
 
     c.send("q");
-    assert!(
-        c.wait_exit(Duration::from_secs(5)).is_some(),
-        "q did not quit"
-    );
+    assert!(c.wait_exit(Duration::from_secs(5)).is_some(), "q did not quit");
 }
 
 #[test]
@@ -127,12 +121,7 @@ fn faults_degrade_the_source_and_the_cockpit_recovers() {
     c.wait_for("jenkins ✔", T);
     let faults = [
         ("HTTP 503", Fault::Status(503)),
-        (
-            "HTTP 429",
-            Fault::TooManyRequests {
-                retry_after_secs: 1,
-            },
-        ),
+        ("HTTP 429", Fault::TooManyRequests { retry_after_secs: 1 }),
         ("unreadable answer", Fault::MalformedJson),
         ("unreadable answer", Fault::TruncatedBody),
         ("connection broke", Fault::ConnectionReset),
@@ -142,10 +131,7 @@ fn faults_degrade_the_source_and_the_cockpit_recovers() {
         estate.control().set_fault("/api/json", fault);
         c.send("R");
         let screen = c.wait_for(expected, Duration::from_secs(30));
-        assert!(
-            screen.contains("jenkins ⚠"),
-            "source not marked degraded:\n{screen}"
-        );
+        assert!(screen.contains("jenkins ⚠"), "source not marked degraded:\n{screen}");
         // Last good data stays on screen, and keys still answer.
         assert!(screen.contains("payments-api"));
         c.send("?");

@@ -7,10 +7,7 @@ use flightdeck::sources::jenkins::map;
 use flightdeck::sources::jenkins::poll::walk;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/jenkins/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/jenkins/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -28,10 +25,7 @@ fn build_info_with_parameters_and_user_cause() {
     assert_eq!(build.estimated_duration_ms, Some(60258));
     assert_eq!(
         build.parameters,
-        vec![
-            ("bear".into(), "true".into()),
-            ("fish".into(), "salmon".into())
-        ]
+        vec![("bear".into(), "true".into()), ("fish".into(), "salmon".into())]
     );
     assert_eq!(
         build.causes,
@@ -86,25 +80,16 @@ fn commit_ignores_the_shared_library_build_data() {
         }]
     );
     // Without a way to tell them apart, better unknown than the library's commit.
-    assert_eq!(
-        map::build(&b, Some("https://github.com/other/repo")).commit,
-        None
-    );
+    assert_eq!(map::build(&b, Some("https://github.com/other/repo")).commit, None);
 }
 
 #[test]
 fn queue_items_pending_running_cancelled() {
     use flightdeck::model::QueueState;
     let pending: QueueItemJson = parse("jenkins-rest_queueItemPending.json");
-    assert!(matches!(
-        queue_state(&pending),
-        QueueState::Waiting { why: Some(_) }
-    ));
+    assert!(matches!(queue_state(&pending), QueueState::Waiting { why: Some(_) }));
     let running: QueueItemJson = parse("jenkins-rest_queueItemRunning.json");
-    assert!(matches!(
-        queue_state(&running),
-        QueueState::Started { number: 14, .. }
-    ));
+    assert!(matches!(queue_state(&running), QueueState::Started { number: 14, .. }));
     let cancelled: QueueItemJson = parse("jenkins-rest_queueItemCancelled.json");
     assert_eq!(queue_state(&cancelled), QueueState::Cancelled);
 }
@@ -129,10 +114,7 @@ fn folders_and_filtered_tree() {
 
 #[test]
 fn wfapi_paused_run_and_history() {
-    for name in [
-        "jenkins-rest_workflow.json",
-        "jenkins-wfapi-run-describe-paused.json",
-    ] {
+    for name in ["jenkins-rest_workflow.json", "jenkins-wfapi-run-describe-paused.json"] {
         let run: RunDescribe = parse(name);
         assert_eq!(Status::from_wfapi(&run.status), Status::Paused, "{name}");
         let stages = map::stages(&run);
@@ -173,10 +155,7 @@ fn pending_inputs_keep_their_ids_exactly() {
 
 #[test]
 fn node_logs_artifacts_and_test_report_parse() {
-    for name in [
-        "jenkins-wfapi-node-log.json",
-        "jenkins-rest_pipelineNodeLog.json",
-    ] {
+    for name in ["jenkins-wfapi-node-log.json", "jenkins-rest_pipelineNodeLog.json"] {
         let log: serde_json::Value = parse(name);
         assert!(log.get("text").is_some(), "{name}");
     }

@@ -75,10 +75,7 @@ fn too_small_says_so() {
 fn status_colours_and_glyphs() {
     let (text, buffer) = render(&View::default(), "dark", 120, 40);
     // Row of ledger-service (failed): its glyph is ✖ in bold light red.
-    let y = text
-        .lines()
-        .position(|l| l.contains("ledger-service"))
-        .unwrap() as u16;
+    let y = text.lines().position(|l| l.contains("ledger-service")).unwrap() as u16;
     let x = text
         .lines()
         .nth(y as usize)
@@ -109,11 +106,7 @@ fn mono_reads_without_colour() {
     let (text, buffer) = render(&View::default(), "mono", 120, 40);
     assert!(text.contains('✖') && text.contains('⏸') && text.contains('✔'));
     for cell in buffer.content() {
-        assert!(
-            matches!(cell.fg, Color::Reset),
-            "mono theme used colour {:?}",
-            cell.fg
-        );
+        assert!(matches!(cell.fg, Color::Reset), "mono theme used colour {:?}", cell.fg);
     }
 }
 

@@ -45,10 +45,7 @@ impl AuditLog {
         }
         let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
         line.push('\n');
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         // One write call per line, so concurrent cockpits never interleave a record.
         f.write_all(line.as_bytes())?;
         f.flush()

@@ -56,9 +56,7 @@ impl Executor {
             Ok(detail) => (true, detail.clone()),
             Err(e) => (false, e.clone()),
         };
-        let audit_error = self
-            .record(&plan, if ok { "ok" } else { "failed" }, &detail)
-            .err();
+        let audit_error = self.record(&plan, if ok { "ok" } else { "failed" }, &detail).err();
         let outcome = ActionOutcome {
             at: Utc::now(),
             summary: format!("{} {}", if ok { "✔" } else { "✖" }, plan.title),
@@ -108,10 +106,7 @@ impl Executor {
                 .map(|_| "approved".to_string())
                 .map_err(|e| e.to_string()),
             ActionKind::RejectInput {
-                job,
-                build,
-                input_id,
-                ..
+                job, build, input_id, ..
             } => jenkins::reject(client, job, *build, input_id)
                 .await
                 .map(|_| "rejected".to_string())
@@ -132,11 +127,7 @@ impl Executor {
             service: req.service.clone(),
             environment: req.environment.clone(),
             target: req.target(),
-            plan: plan
-                .calls
-                .iter()
-                .map(|c| format!("{} {}", c.method, c.url))
-                .collect(),
+            plan: plan.calls.iter().map(|c| format!("{} {}", c.method, c.url)).collect(),
             result: result.to_string(),
             detail: detail.to_string(),
         };

@@ -69,16 +69,10 @@ impl ActionRequest {
         match &self.kind {
             ActionKind::TriggerBuild { job, .. } => format!("{}:trigger:{job}", self.source),
             ActionKind::ApproveInput {
-                job,
-                build,
-                input_id,
-                ..
+                job, build, input_id, ..
             }
             | ActionKind::RejectInput {
-                job,
-                build,
-                input_id,
-                ..
+                job, build, input_id, ..
             } => {
                 format!("{}:input:{job}#{build}:{input_id}", self.source)
             }
@@ -90,16 +84,10 @@ impl ActionRequest {
         match &self.kind {
             ActionKind::TriggerBuild { job, .. } => format!("{}:{job}", self.source),
             ActionKind::ApproveInput {
-                job,
-                build,
-                input_id,
-                ..
+                job, build, input_id, ..
             }
             | ActionKind::RejectInput {
-                job,
-                build,
-                input_id,
-                ..
+                job, build, input_id, ..
             } => {
                 format!("{}:{job}#{build} input {input_id}", self.source)
             }
@@ -152,11 +140,7 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             params,
             parameterised,
         } => {
-            let verb = if *parameterised {
-                "buildWithParameters"
-            } else {
-                "build"
-            };
+            let verb = if *parameterised { "buildWithParameters" } else { "build" };
             let mut calls = vec![PlannedCall {
                 method: "POST".into(),
                 url: format!("{}{verb}", job_url(job)),
@@ -197,11 +181,7 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             message,
             params,
         } => {
-            let verb = if params.is_empty() {
-                "proceedEmpty"
-            } else {
-                "proceed"
-            };
+            let verb = if params.is_empty() { "proceedEmpty" } else { "proceed" };
             let calls = vec![PlannedCall {
                 method: "POST".into(),
                 url: format!(
@@ -239,11 +219,7 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             (format!("Abort {job} #{build}"), calls)
         }
     };
-    let environment = request
-        .environment
-        .as_ref()
-        .and_then(|e| state.environment(e))
-        .cloned();
+    let environment = request.environment.as_ref().and_then(|e| state.environment(e)).cloned();
     let confirm = match &environment {
         Some(env) if env.protected => {
             notes.push(format!("{} is a protected environment", env.name));

@@ -18,10 +18,7 @@ pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
     if let Some(env) = &plan.environment
         && env.read_only
     {
-        return Err(format!(
-            "environment {} is read-only in the config",
-            env.name
-        ));
+        return Err(format!("environment {} is read-only in the config", env.name));
     }
     let req = &plan.request;
     let job = ctx.state.jobs.get(req.kind.job());
@@ -30,18 +27,10 @@ pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
             if let Some(j) = job
                 && !j.buildable
             {
-                return Err(format!(
-                    "{} is not buildable (disabled in Jenkins)",
-                    j.full_name
-                ));
+                return Err(format!("{} is not buildable (disabled in Jenkins)", j.full_name));
             }
         }
-        ActionKind::ApproveInput {
-            build, input_id, ..
-        }
-        | ActionKind::RejectInput {
-            build, input_id, ..
-        } => {
+        ActionKind::ApproveInput { build, input_id, .. } | ActionKind::RejectInput { build, input_id, .. } => {
             let b = job.and_then(|j| j.build(*build));
             match b {
                 Some(b) if b.pending_inputs.iter().any(|i| &i.id == input_id) => {}

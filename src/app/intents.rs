@@ -56,10 +56,7 @@ pub fn environment_for(state: &State, texts: &[&str]) -> Option<String> {
 }
 
 fn focused_env(state: &State, view: &View) -> Option<String> {
-    state
-        .environments
-        .get(view.environment)
-        .map(|e| e.name.clone())
+    state.environments.get(view.environment).map(|e| e.name.clone())
 }
 
 pub fn trigger_build(state: &State, view: &mut View) -> Intent {
@@ -120,11 +117,7 @@ pub fn deploy(state: &State, view: &mut View) -> Intent {
     }
     open_form(
         view,
-        format!(
-            "Deploy {} to {}",
-            service.name,
-            env.as_deref().unwrap_or("?")
-        ),
+        format!("Deploy {} to {}", service.name, env.as_deref().unwrap_or("?")),
         request,
         &job.parameters,
         env.as_deref(),
@@ -132,13 +125,7 @@ pub fn deploy(state: &State, view: &mut View) -> Intent {
     Intent::None
 }
 
-fn open_form(
-    view: &mut View,
-    title: String,
-    request: ActionRequest,
-    params: &[ParamDef],
-    env: Option<&str>,
-) {
+fn open_form(view: &mut View, title: String, request: ActionRequest, params: &[ParamDef], env: Option<&str>) {
     let fields = params
         .iter()
         .map(|def| {
@@ -178,25 +165,18 @@ pub fn request_from_form(form: &Form) -> ActionRequest {
         .map(|f| (f.def.name.clone(), f.value.clone()))
         .collect();
     match &mut request.kind {
-        ActionKind::TriggerBuild { params, .. } | ActionKind::ApproveInput { params, .. } => {
-            *params = values.clone()
-        }
+        ActionKind::TriggerBuild { params, .. } | ActionKind::ApproveInput { params, .. } => *params = values.clone(),
         _ => {}
     }
     if request.environment.is_some()
-        && let Some((_, v)) = values
-            .iter()
-            .find(|(k, _)| k.to_ascii_lowercase().contains("env"))
+        && let Some((_, v)) = values.iter().find(|(k, _)| k.to_ascii_lowercase().contains("env"))
     {
         request.environment = Some(v.clone());
     }
     request
 }
 
-fn waiting_build<'a>(
-    state: &'a State,
-    view: &View,
-) -> Option<(&'a crate::model::Service, &'a str, &'a Build)> {
+fn waiting_build<'a>(state: &'a State, view: &View) -> Option<(&'a crate::model::Service, &'a str, &'a Build)> {
     let (service, job, build) = selected_build(state, view)?;
     Some((service, job.full_name.as_str(), build))
 }
@@ -206,10 +186,7 @@ pub fn approve(state: &State, view: &mut View) -> Intent {
         return Intent::None;
     };
     let Some(input) = build.pending_inputs.first() else {
-        view.say(format!(
-            "{} #{} is not waiting for input",
-            service.name, build.number
-        ));
+        view.say(format!("{} #{} is not waiting for input", service.name, build.number));
         return Intent::None;
     };
     let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("");
@@ -251,10 +228,7 @@ pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
             environment: environment_for(state, &[&input.message, stage]),
         });
     }
-    if matches!(
-        build.status,
-        Status::Running | Status::Paused | Status::Pending
-    ) {
+    if matches!(build.status, Status::Running | Status::Paused | Status::Pending) {
         return Intent::Plan(ActionRequest {
             kind: ActionKind::AbortBuild {
                 job: job.to_string(),

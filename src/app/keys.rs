@@ -41,9 +41,7 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
     let (mode, intent) = match mode {
         Mode::Normal => (Mode::Normal, normal(state, view, keymap, key)),
         Mode::Help => match key.code {
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
-                (Mode::Normal, Intent::None)
-            }
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => (Mode::Normal, Intent::None),
             _ => (Mode::Help, Intent::None),
         },
         Mode::Filter { mut input } => match key.code {
@@ -74,8 +72,7 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
                 (Mode::Form(form), Intent::None)
             }
             KeyCode::BackTab | KeyCode::Up => {
-                form.cursor =
-                    (form.cursor + form.fields.len().max(1) - 1) % form.fields.len().max(1);
+                form.cursor = (form.cursor + form.fields.len().max(1) - 1) % form.fields.len().max(1);
                 (Mode::Form(form), Intent::None)
             }
             KeyCode::Enter => {
@@ -85,24 +82,18 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
             code => {
                 if let Some(field) = form.fields.get_mut(form.cursor) {
                     match (&field.def.kind, code) {
-                        (
-                            ParamKind::Choice { choices },
-                            KeyCode::Left | KeyCode::Right | KeyCode::Char(' '),
-                        ) => {
-                            if !choices.is_empty() {
-                                let i = choices.iter().position(|c| c == &field.value).unwrap_or(0);
-                                let next = if code == KeyCode::Left {
-                                    i + choices.len() - 1
-                                } else {
-                                    i + 1
-                                };
-                                field.value = choices[next % choices.len()].clone();
-                            }
+                        (ParamKind::Choice { choices }, KeyCode::Left | KeyCode::Right | KeyCode::Char(' '))
+                            if !choices.is_empty() =>
+                        {
+                            let i = choices.iter().position(|c| c == &field.value).unwrap_or(0);
+                            let next = if code == KeyCode::Left {
+                                i + choices.len() - 1
+                            } else {
+                                i + 1
+                            };
+                            field.value = choices[next % choices.len()].clone();
                         }
-                        (
-                            ParamKind::Boolean,
-                            KeyCode::Left | KeyCode::Right | KeyCode::Char(' '),
-                        ) => {
+                        (ParamKind::Boolean, KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')) => {
                             field.value = if field.value == "true" {
                                 "false".into()
                             } else {
@@ -113,9 +104,7 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
                         (_, KeyCode::Backspace) => {
                             field.value.pop();
                         }
-                        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                            field.value.push(c)
-                        }
+                        (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => field.value.push(c),
                         _ => {}
                     }
                 }
@@ -155,9 +144,7 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
                         c.typed.pop();
                         (Mode::Confirm(c), Intent::None)
                     }
-                    (Confirm::TypeName(_), KeyCode::Char(ch))
-                        if !key.modifiers.contains(KeyModifiers::CONTROL) =>
-                    {
+                    (Confirm::TypeName(_), KeyCode::Char(ch)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                         c.typed.push(ch);
                         (Mode::Confirm(c), Intent::None)
                     }

@@ -24,11 +24,7 @@ pub struct AppOptions {
 }
 
 /// Run the cockpit until the operator quits.
-pub async fn run(
-    config: Config,
-    mut runtime: Runtime,
-    options: AppOptions,
-) -> color_eyre::Result<()> {
+pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> color_eyre::Result<()> {
     let _guard = TerminalGuard::enter(config.ui.mouse)?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     // Clear without Terminal::clear(), which asks the terminal for the cursor position: over a slow

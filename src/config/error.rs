@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
     pub file: PathBuf,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
     /// Dotted path of the offending key, e.g. `sources.jenkins[0].url`.
     pub key: Option<String>,
     pub message: String,
@@ -33,8 +33,8 @@ impl ConfigError {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let column = text[line_start..offset].chars().count() + 1;
-        self.line = Some(line);
-        self.column = Some(column);
+        self.line = Some(line as u32);
+        self.column = Some(column as u32);
         self.snippet = text.lines().nth(line - 1).map(|l| l.to_string());
         self
     }
@@ -65,7 +65,7 @@ impl fmt::Display for ConfigError {
         if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
             write!(f, "\n  {line:>4} | {snippet}")?;
             if let Some(col) = self.column {
-                write!(f, "\n       | {}^", " ".repeat(col.saturating_sub(1)))?;
+                write!(f, "\n       | {}^", " ".repeat(col.saturating_sub(1) as usize))?;
             }
         }
         Ok(())

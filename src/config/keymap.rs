@@ -32,19 +32,9 @@ pub enum Action {
 const TABLE: &[(Action, &str, &[&str], &str)] = &[
     (Action::MoveDown, "move_down", &["j", "Down"], "move down"),
     (Action::MoveUp, "move_up", &["k", "Up"], "move up"),
-    (
-        Action::PageDown,
-        "page_down",
-        &["PageDown", "ctrl-d"],
-        "page down",
-    ),
+    (Action::PageDown, "page_down", &["PageDown", "ctrl-d"], "page down"),
     (Action::PageUp, "page_up", &["PageUp", "ctrl-u"], "page up"),
-    (
-        Action::Open,
-        "open",
-        &["Enter"],
-        "open / focus the build pane",
-    ),
+    (Action::Open, "open", &["Enter"], "open / focus the build pane"),
     (
         Action::Back,
         "back",
@@ -64,12 +54,7 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         &["d"],
         "run the deploy job for the environment in focus",
     ),
-    (
-        Action::Approve,
-        "approve",
-        &["a"],
-        "approve the pending input",
-    ),
+    (Action::Approve, "approve", &["a"], "approve the pending input"),
     (
         Action::Reject,
         "reject",
@@ -82,18 +67,8 @@ const TABLE: &[(Action, &str, &[&str], &str)] = &[
         &["e"],
         "focus the next environment",
     ),
-    (
-        Action::Filter,
-        "filter",
-        &["/"],
-        "filter services (prefix ! to invert)",
-    ),
-    (
-        Action::RefreshAll,
-        "refresh_all",
-        &["R"],
-        "poll every source now",
-    ),
+    (Action::Filter, "filter", &["/"], "filter services (prefix ! to invert)"),
+    (Action::RefreshAll, "refresh_all", &["R"], "poll every source now"),
     (
         Action::Refresh,
         "refresh",
@@ -110,19 +85,11 @@ impl Action {
     }
 
     pub fn name(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|r| r.0 == self)
-            .map(|r| r.1)
-            .unwrap_or("?")
+        TABLE.iter().find(|r| r.0 == self).map(|r| r.1).unwrap_or("?")
     }
 
     pub fn description(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|r| r.0 == self)
-            .map(|r| r.3)
-            .unwrap_or("")
+        TABLE.iter().find(|r| r.0 == self).map(|r| r.3).unwrap_or("")
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
@@ -130,11 +97,7 @@ impl Action {
     }
 
     fn defaults(self) -> &'static [&'static str] {
-        TABLE
-            .iter()
-            .find(|r| r.0 == self)
-            .map(|r| r.2)
-            .unwrap_or(&[])
+        TABLE.iter().find(|r| r.0 == self).map(|r| r.2).unwrap_or(&[])
     }
 }
 
@@ -179,16 +142,10 @@ impl KeySpec {
         let mut rest = text;
         loop {
             let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower
-                .strip_prefix("ctrl-")
-                .or_else(|| lower.strip_prefix("c-"))
-            {
+            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
                 ctrl = true;
                 rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower
-                .strip_prefix("alt-")
-                .or_else(|| lower.strip_prefix("m-"))
-            {
+            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("m-")) {
                 alt = true;
                 rest = &rest[rest.len() - r.len()..];
             } else {
@@ -205,10 +162,7 @@ impl KeySpec {
                     } else {
                         KeyCodeSpec::Named(n)
                     }
-                } else if let Some(n) = rest
-                    .strip_prefix(['F', 'f'])
-                    .and_then(|n| n.parse::<u8>().ok())
-                {
+                } else if let Some(n) = rest.strip_prefix(['F', 'f']).and_then(|n| n.parse::<u8>().ok()) {
                     if (1..=12).contains(&n) {
                         KeyCodeSpec::F(n)
                     } else {
@@ -276,10 +230,7 @@ impl Keymap {
     }
 
     pub fn keys(&self, action: Action) -> &[KeySpec] {
-        self.bindings
-            .get(&action)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[])
+        self.bindings.get(&action).map(|v| v.as_slice()).unwrap_or(&[])
     }
 
     /// The first key of an action, for hints.
@@ -324,10 +275,7 @@ mod tests {
         assert_eq!(KeySpec::parse("b").unwrap().code, KeyCodeSpec::Char('b'));
         let k = KeySpec::parse("ctrl-r").unwrap();
         assert!(k.ctrl && k.code == KeyCodeSpec::Char('r'));
-        assert_eq!(
-            KeySpec::parse("enter").unwrap().code,
-            KeyCodeSpec::Named("Enter")
-        );
+        assert_eq!(KeySpec::parse("enter").unwrap().code, KeyCodeSpec::Named("Enter"));
         assert_eq!(KeySpec::parse("F5").unwrap().code, KeyCodeSpec::F(5));
         assert!(KeySpec::parse("Hyper-Q").is_err());
     }

@@ -60,14 +60,8 @@ impl ConfigPaths {
         let data_dir = std::env::var_os("XDG_DATA_HOME")
             .filter(|v| !v.is_empty())
             .map(|d| PathBuf::from(d).join("flightdeck"))
-            .or_else(|| {
-                directories::ProjectDirs::from("", "", "flightdeck")
-                    .map(|p| p.data_dir().to_path_buf())
-            });
-        ConfigPaths {
-            config_dir,
-            data_dir,
-        }
+            .or_else(|| directories::ProjectDirs::from("", "", "flightdeck").map(|p| p.data_dir().to_path_buf()));
+        ConfigPaths { config_dir, data_dir }
     }
 
     pub fn default_config_file(&self) -> Option<PathBuf> {
@@ -120,9 +114,8 @@ pub fn load_from_str(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
     let raw = parse(text, path)?;
-    let located = |span: Range<usize>, key: &str, msg: String| {
-        ConfigError::new(path, msg).at(text, span.start).key(key)
-    };
+    let located =
+        |span: Range<usize>, key: &str, msg: String| ConfigError::new(path, msg).at(text, span.start).key(key);
 
     // Sources.
     let mut jenkins = Vec::new();
@@ -138,8 +131,7 @@ pub fn load_from_str(
             ));
         }
         let url = parse_url(&src.url).map_err(|m| located(src.url.span(), &key("url"), m))?;
-        let (token, token_origin) =
-            resolve_token(src, env).map_err(|(span, k, m)| located(span, &key(k), m))?;
+        let (token, token_origin) = resolve_token(src, env).map_err(|(span, k, m)| located(span, &key(k), m))?;
         if token.is_some() && src.user.is_none() {
             let span = src
                 .token_env
@@ -170,24 +162,22 @@ pub fn load_from_str(
     for (i, e) in raw.environments.iter().enumerate() {
         if e.name.trim().is_empty() || !env_names.insert(e.name.clone()) {
             let offset = find_offset(text, &format!("name = \"{}\"", e.name)).unwrap_or(0);
-            return Err(ConfigError::new(
-                path,
-                format!("environment name `{}` is empty or used twice", e.name),
-            )
-            .at(text, offset)
-            .key(format!("environments[{i}].name")));
+            return Err(
+                ConfigError::new(path, format!("environment name `{}` is empty or used twice", e.name))
+                    .at(text, offset)
+                    .key(format!("environments[{i}].name")),
+            );
         }
     }
     if let Some(focus) = &raw.ui.environment
         && !env_names.contains(focus)
     {
         let offset = find_offset(text, "environment").unwrap_or(0);
-        return Err(ConfigError::new(
-            path,
-            format!("`{focus}` is not one of the [[environments]]"),
-        )
-        .at(text, offset)
-        .key("ui.environment"));
+        return Err(
+            ConfigError::new(path, format!("`{focus}` is not one of the [[environments]]"))
+                .at(text, offset)
+                .key("ui.environment"),
+        );
     }
 
     // Services.
@@ -215,8 +205,7 @@ pub fn load_from_str(
             }
             None => jenkins.first().map(|j| j.name.clone()).unwrap_or_default(),
         };
-        let has_jobs =
-            s.jenkins.build.is_some() || s.jenkins.deploy.is_some() || !s.jenkins.tests.is_empty();
+        let has_jobs = s.jenkins.build.is_some() || s.jenkins.deploy.is_some() || !s.jenkins.tests.is_empty();
         if has_jobs && jenkins.is_empty() {
             return Err(located(
                 s.name.span(),
@@ -240,8 +229,7 @@ pub fn load_from_str(
     // Theme.
     let theme = match &raw.theme {
         Some(t) => {
-            Theme::load(t.get_ref(), themes_dir, false)
-                .map_err(|m| located(t.span(), "theme", m))?;
+            Theme::load(t.get_ref(), themes_dir, false).map_err(|m| located(t.span(), "theme", m))?;
             t.get_ref().clone()
         }
         None => "dark".to_string(),
@@ -260,11 +248,8 @@ pub fn load_from_str(
         };
         let mut specs = Vec::new();
         for k in keys.get_ref() {
-            specs.push(
-                KeySpec::parse(k).map_err(|m| {
-                    located(keys.span(), &format!("keymap.{}", action.get_ref()), m)
-                })?,
-            );
+            specs
+                .push(KeySpec::parse(k).map_err(|m| located(keys.span(), &format!("keymap.{}", action.get_ref()), m))?);
         }
         keymap.bind(a, specs);
     }
@@ -277,11 +262,7 @@ pub fn load_from_str(
             .unwrap_or(0);
         return Err(ConfigError::new(
             path,
-            format!(
-                "key `{key}` is bound to both `{}` and `{}`",
-                a.name(),
-                b.name()
-            ),
+            format!("key `{key}` is bound to both `{}` and `{}`", a.name(), b.name()),
         )
         .at(text, offset)
         .key(format!("keymap.{}", b.name())));
@@ -341,8 +322,7 @@ fn toml_error(e: toml::de::Error, text: &str, path: &Path, key: Option<String>) 
 }
 
 fn parse_url(url: &Spanned<String>) -> Result<Url, String> {
-    let parsed =
-        Url::parse(url.get_ref()).map_err(|e| format!("`{}` is not a URL: {e}", url.get_ref()))?;
+    let parsed = Url::parse(url.get_ref()).map_err(|e| format!("`{}` is not a URL: {e}", url.get_ref()))?;
     match parsed.scheme() {
         "http" | "https" => {}
         other => {
@@ -355,10 +335,7 @@ fn parse_url(url: &Spanned<String>) -> Result<Url, String> {
         return Err(format!("`{}` has no host", url.get_ref()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(
-            "credentials do not belong in the URL: use `user` with `token_env` or `token_command`"
-                .into(),
-        );
+        return Err("credentials do not belong in the URL: use `user` with `token_env` or `token_command`".into());
     }
     Ok(parsed)
 }
@@ -380,10 +357,7 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
             None => Err((
                 var.span(),
                 "token_env",
-                format!(
-                    "environment variable `{}` is not set or empty",
-                    var.get_ref()
-                ),
+                format!("environment variable `{}` is not set or empty", var.get_ref()),
             )),
         },
         (None, Some(cmd)) => {
@@ -396,13 +370,7 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .output()
-                .map_err(|e| {
-                    (
-                        cmd.span(),
-                        "token_command",
-                        format!("cannot run `{program}`: {e}"),
-                    )
-                })?;
+                .map_err(|e| (cmd.span(), "token_command", format!("cannot run `{program}`: {e}")))?;
             if !out.status.success() {
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 return Err((
@@ -429,10 +397,7 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
                     format!("`{}` printed no token", argv.join(" ")),
                 ));
             }
-            Ok((
-                Some(Secret::new(token)),
-                Some(format!("command `{}`", argv.join(" "))),
-            ))
+            Ok((Some(Secret::new(token)), Some(format!("command `{}`", argv.join(" ")))))
         }
         (None, None) => Ok((None, None)),
     }
@@ -456,11 +421,7 @@ impl Config {
             }
         );
         let _ = writeln!(out, "theme = {}", q(&self.theme));
-        let _ = writeln!(
-            out,
-            "\n[ui]\nmouse = {}\nclock = {}",
-            self.ui.mouse, self.ui.clock
-        );
+        let _ = writeln!(out, "\n[ui]\nmouse = {}\nclock = {}", self.ui.mouse, self.ui.clock);
         if let Some(e) = &self.ui.environment {
             let _ = writeln!(out, "environment = {}", q(e));
         }

@@ -73,8 +73,7 @@ impl Theme {
         let palette = theme_palette(&Some(name.to_string()), user_dir)?;
         let mut roles = BTreeMap::new();
         for (role, spec) in specs {
-            let mut style =
-                resolve(&spec, &palette).map_err(|e| format!("theme `{name}`: `{role}`: {e}"))?;
+            let mut style = resolve(&spec, &palette).map_err(|e| format!("theme `{name}`: `{role}`: {e}"))?;
             if no_color {
                 style.fg = None;
                 style.bg = None;
@@ -105,9 +104,7 @@ impl Theme {
 
 fn read_theme_file(name: &str, user_dir: Option<&Path>) -> Result<ThemeFile, String> {
     let text = match user_dir.map(|d| d.join(format!("{name}.toml"))) {
-        Some(path) if path.is_file() => {
-            std::fs::read_to_string(&path).map_err(|e| e.to_string())?
-        }
+        Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| e.to_string())?,
         _ => BUILTIN
             .iter()
             .find(|(n, _)| *n == name)
@@ -117,10 +114,7 @@ fn read_theme_file(name: &str, user_dir: Option<&Path>) -> Result<ThemeFile, Str
     toml::from_str(&text).map_err(|e| format!("theme {name}: {e}"))
 }
 
-fn theme_palette(
-    name: &Option<String>,
-    user_dir: Option<&Path>,
-) -> Result<BTreeMap<String, String>, String> {
+fn theme_palette(name: &Option<String>, user_dir: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
     let Some(name) = name else {
         return Ok(BTreeMap::new());
     };
@@ -130,11 +124,7 @@ fn theme_palette(
     Ok(palette)
 }
 
-fn theme_specs(
-    name: &str,
-    user_dir: Option<&Path>,
-    depth: usize,
-) -> Result<BTreeMap<String, StyleSpec>, String> {
+fn theme_specs(name: &str, user_dir: Option<&Path>, depth: usize) -> Result<BTreeMap<String, StyleSpec>, String> {
     if depth > 8 {
         return Err(format!("theme `{name}`: `inherits` goes round in a circle"));
     }
@@ -186,8 +176,7 @@ fn parse_colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color,
         if hex.len() != 6 {
             return Err(format!("colour `{text}` is not #rrggbb"));
         }
-        let v =
-            u32::from_str_radix(hex, 16).map_err(|_| format!("colour `{text}` is not #rrggbb"))?;
+        let v = u32::from_str_radix(hex, 16).map_err(|_| format!("colour `{text}` is not #rrggbb"))?;
         let (r, g, b) = ((v >> 16) as u8, (v >> 8) as u8, v as u8);
         return Ok(if truecolor() {
             Color::Rgb(r, g, b)
@@ -195,17 +184,10 @@ fn parse_colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color,
             Color::Indexed(nearest_256(r, g, b))
         });
     }
-    if let Some(n) = text
-        .strip_prefix("color")
-        .and_then(|n| n.parse::<u8>().ok())
-    {
+    if let Some(n) = text.strip_prefix("color").and_then(|n| n.parse::<u8>().ok()) {
         return Ok(Color::Indexed(n));
     }
-    let c = match text
-        .to_ascii_lowercase()
-        .replace(['_', '-', ' '], "")
-        .as_str()
-    {
+    let c = match text.to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
         "reset" | "default" => Color::Reset,
         "black" => Color::Black,
         "red" => Color::Red,
@@ -270,12 +252,7 @@ mod tests {
     fn light_inherits_dark_and_recolours() {
         let light = Theme::load("light", None, false).unwrap();
         assert_eq!(light.style("status.failed").fg, Some(Color::Red));
-        assert!(
-            light
-                .style("status.failed")
-                .add_modifier
-                .contains(Modifier::BOLD)
-        );
+        assert!(light.style("status.failed").add_modifier.contains(Modifier::BOLD));
     }
 
     #[test]

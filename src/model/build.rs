@@ -57,28 +57,14 @@ impl Build {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cause {
-    GithubPush {
-        user: Option<String>,
-    },
+    GithubPush { user: Option<String> },
     ScmPoll,
     Timer,
-    User {
-        id: Option<String>,
-        name: Option<String>,
-    },
-    Upstream {
-        project: String,
-        build: Option<u64>,
-    },
-    Remote {
-        description: String,
-    },
-    BranchEvent {
-        description: String,
-    },
-    Other {
-        description: String,
-    },
+    User { id: Option<String>, name: Option<String> },
+    Upstream { project: String, build: Option<u64> },
+    Remote { description: String },
+    BranchEvent { description: String },
+    Other { description: String },
 }
 
 impl Cause {
@@ -153,9 +139,7 @@ pub struct TestCounts {
 
 impl TestCounts {
     pub fn passed(&self) -> u64 {
-        self.total
-            .saturating_sub(self.failed)
-            .saturating_sub(self.skipped)
+        self.total.saturating_sub(self.failed).saturating_sub(self.skipped)
     }
 }
 

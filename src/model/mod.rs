@@ -11,7 +11,5 @@ mod status;
 pub use build::{Build, Cause, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts};
 pub use health::{HealthLevel, SourceHealth};
 pub use reduce::{ActionOutcome, QueueState, Update};
-pub use state::{
-    Environment, Job, JobKind, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, State,
-};
+pub use state::{Environment, Job, JobKind, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, State};
 pub use status::Status;

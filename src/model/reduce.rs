@@ -94,8 +94,7 @@ impl State {
             }
             Update::Build { job, at, build } => self.merge_build(&job, at, build),
             Update::Catalogue { source, entries } => {
-                self.catalogue
-                    .retain(|k, _| !k.starts_with(&format!("{source}:")));
+                self.catalogue.retain(|k, _| !k.starts_with(&format!("{source}:")));
                 for (name, colour) in entries {
                     self.catalogue.insert(format!("{source}:{name}"), colour);
                 }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    Build, Cause, Environment, Job, JobKind, PendingInput, Service, ServiceJobs, SourceHealth,
-    Stage, StageError, State, Status, TestCounts,
+    Build, Cause, Environment, Job, JobKind, PendingInput, Service, ServiceJobs, SourceHealth, Stage, StageError,
+    State, Status, TestCounts,
 };
 
 pub const STAGES: &[&str] = &[

@@ -41,10 +41,7 @@ pub struct ServiceJobs {
 
 impl ServiceJobs {
     pub fn all(&self) -> impl Iterator<Item = &String> {
-        self.build
-            .iter()
-            .chain(self.deploy.iter())
-            .chain(self.tests.iter())
+        self.build.iter().chain(self.deploy.iter()).chain(self.tests.iter())
     }
 }
 

@@ -2,9 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The one status vocabulary every pane, theme and policy speaks. Each status has a glyph so a
 /// monochrome screen (or `NO_COLOR`) reads as correctly as a coloured one.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Ok,

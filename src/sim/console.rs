@@ -273,11 +273,7 @@ fn unit_failures(ctx: &ScriptCtx, tests: TestCounts) -> Vec<Failure> {
 }
 
 fn it_suffix(profile: &str) -> &'static str {
-    if profile == "functional" {
-        "IT"
-    } else {
-        "RegressionIT"
-    }
+    if profile == "functional" { "IT" } else { "RegressionIT" }
 }
 
 /// Integration suites reuse the first unit class names with an IT suffix.
@@ -323,8 +319,7 @@ pub(crate) fn failed_cases(ctx: &ScriptCtx, stage: &PlannedStage) -> Vec<FailedC
             class_name: format!("{}.{class}{suffix}", code.package),
             name: method.to_string(),
             message: message.to_string(),
-            trace: stack_trace(&code, &format!("{class}{suffix}"), method, line, message)
-                .join("\n"),
+            trace: stack_trace(&code, &format!("{class}{suffix}"), method, line, message).join("\n"),
         })
         .collect()
 }
@@ -340,12 +335,7 @@ fn to_strings(lines: &[&str]) -> Vec<String> {
 }
 
 /// Lines printed before the first stage.
-pub(crate) fn build_header(
-    ctx: &ScriptCtx,
-    causes: &[String],
-    lib_sha: &str,
-    freestyle: bool,
-) -> String {
+pub(crate) fn build_header(ctx: &ScriptCtx, causes: &[String], lib_sha: &str, freestyle: bool) -> String {
     let mut out: Vec<String> = causes.to_vec();
     if freestyle {
         out.push("Running as SYSTEM".to_string());
@@ -453,8 +443,7 @@ fn checkout(ctx: &ScriptCtx) -> StepScript {
                 " > git fetch --tags --force --progress -- {repo} +refs/heads/*:refs/remotes/origin/* # timeout=10"
             ),
             format!(" > git config remote.origin.url {repo} # timeout=10"),
-            " > git config --add remote.origin.fetch +refs/heads/*:refs/remotes/origin/* # timeout=10"
-                .to_string(),
+            " > git config --add remote.origin.fetch +refs/heads/*:refs/remotes/origin/* # timeout=10".to_string(),
             "Avoid second fetch".to_string(),
             format!(" > git rev-parse refs/remotes/origin/{branch}^{{commit}} # timeout=10"),
             format!("Checking out Revision {sha} (refs/remotes/origin/{branch})"),
@@ -482,9 +471,7 @@ fn maven_header(ctx: &ScriptCtx, packaging: &str) -> Vec<String> {
         ),
         format!("[INFO] Building {svc} {}", ctx.version),
         "[INFO]   from pom.xml".to_string(),
-        format!(
-            "[INFO] --------------------------------[ {packaging} ]---------------------------------"
-        ),
+        format!("[INFO] --------------------------------[ {packaging} ]---------------------------------"),
         "[INFO] ".to_string(),
     ]
 }
@@ -502,12 +489,7 @@ fn maven_footer(ok: bool, secs: u64, at: Ms) -> Vec<String> {
 }
 
 /// Splits `total` tests over the service's classes, deterministically.
-fn split_tests(
-    ctx: &ScriptCtx,
-    classes: &[&'static str],
-    total: u32,
-    salt: &str,
-) -> Vec<(&'static str, u32)> {
+fn split_tests(ctx: &ScriptCtx, classes: &[&'static str], total: u32, salt: &str) -> Vec<(&'static str, u32)> {
     let n = classes.len().max(1) as u32;
     let mut out = Vec::new();
     let mut left = total;
@@ -535,10 +517,7 @@ fn stack_trace(code: &Code, class: &str, method: &str, line: u32, message: &str)
         "\tat org.junit.jupiter.api.AssertEquals.failNotEqual(AssertEquals.java:197)".to_string(),
         "\tat org.junit.jupiter.api.AssertEquals.assertEquals(AssertEquals.java:182)".to_string(),
         "\tat org.junit.jupiter.api.Assertions.assertEquals(Assertions.java:1156)".to_string(),
-        format!(
-            "\tat {}.{class}.{method}({simple}.java:{line})",
-            code.package
-        ),
+        format!("\tat {}.{class}.{method}({simple}.java:{line})", code.package),
         "\tat java.base/java.lang.reflect.Method.invoke(Method.java:580)".to_string(),
         "\tat java.base/java.util.ArrayList.forEach(ArrayList.java:1596)".to_string(),
         "\tat java.base/java.util.ArrayList.forEach(ArrayList.java:1596)".to_string(),
@@ -633,12 +612,7 @@ fn junit_step(pattern: &str, unstable: bool) -> StepScript {
     s
 }
 
-fn unit_tests(
-    ctx: &ScriptCtx,
-    tests: Option<TestCounts>,
-    fail: Option<FailKind>,
-    at: Ms,
-) -> Vec<StepScript> {
+fn unit_tests(ctx: &ScriptCtx, tests: Option<TestCounts>, fail: Option<FailKind>, at: Ms) -> Vec<StepScript> {
     let failing = fail == Some(FailKind::UnitTests);
     let tests = tests.unwrap_or(TestCounts {
         total: 120,
@@ -665,16 +639,9 @@ fn unit_tests(
             ctx.rand("testsources", 30, 90)
         ),
         format!("[INFO] --- surefire:3.2.5:test (default-test) @ {svc} ---"),
-        "[INFO] Using auto detected provider org.apache.maven.surefire.junitplatform.JUnitPlatformProvider"
-            .to_string(),
+        "[INFO] Using auto detected provider org.apache.maven.surefire.junitplatform.JUnitPlatformProvider".to_string(),
     ]);
-    lines.extend(test_run(
-        ctx,
-        tests,
-        code.classes,
-        &unit_failures(ctx, tests),
-        "",
-    ));
+    lines.extend(test_run(ctx, tests, code.classes, &unit_failures(ctx, tests), ""));
     let secs = ctx.rand("mvn", 38, 70);
     if failing {
         lines.extend(maven_footer(false, secs, at));
@@ -722,10 +689,7 @@ fn sonar(ctx: &ScriptCtx) -> Vec<StepScript> {
         "withSonarQubeEnv",
         "Prepare SonarQube Scanner environment",
         1,
-        vec![
-            "Injecting SonarQube environment variables using the configuration: sonarqube"
-                .to_string(),
-        ],
+        vec!["Injecting SonarQube environment variables using the configuration: sonarqube".to_string()],
     );
     env.description = Some("sonarqube".to_string());
     let files = ctx.rand("sources", 90, 260);
@@ -756,11 +720,7 @@ fn sonar(ctx: &ScriptCtx) -> Vec<StepScript> {
             .to_string(),
         format!("[INFO] More about the report processing at {SONAR}/api/ce/task?id={task}"),
     ]);
-    lines.extend(
-        maven_footer(true, ctx.rand("sonar", 18, 40), 0)
-            .into_iter()
-            .take(3),
-    );
+    lines.extend(maven_footer(true, ctx.rand("sonar", 18, 40), 0).into_iter().take(3));
     vec![
         env,
         StepScript::sh(
@@ -801,10 +761,7 @@ fn quality_gate(ctx: &ScriptCtx, fail: Option<FailKind>) -> Vec<StepScript> {
         return vec![wait];
     }
     let msg = "Pipeline aborted due to quality gate failure: ERROR";
-    vec![
-        wait,
-        StepScript::new("error", "Error signal", 1, vec![]).failed(msg),
-    ]
+    vec![wait, StepScript::new("error", "Error signal", 1, vec![]).failed(msg)]
 }
 
 fn nexus(ctx: &ScriptCtx, at: Ms) -> StepScript {
@@ -861,9 +818,7 @@ fn integration_tests(
         "[INFO] Target environment: https://{svc}.staging.dominion.internal"
     ));
     lines.extend(test_run(ctx, tests, &classes, &failing, suffix));
-    lines.push(format!(
-        "[INFO] --- failsafe:3.2.5:verify (default) @ {svc} ---"
-    ));
+    lines.push(format!("[INFO] --- failsafe:3.2.5:verify (default) @ {svc} ---"));
     let hard_fail = fail.is_some();
     lines.extend(maven_footer(!hard_fail, ctx.rand(profile, 25, 80), at));
     let ignore = if hard_fail {
@@ -877,10 +832,7 @@ fn integration_tests(
     }
     vec![
         mvn,
-        junit_step(
-            "target/failsafe-reports/*.xml",
-            unstable && tests.failed > 0,
-        ),
+        junit_step("target/failsafe-reports/*.xml", unstable && tests.failed > 0),
     ]
 }
 
@@ -931,11 +883,7 @@ fn gatling(ctx: &ScriptCtx) -> StepScript {
     let mean = ctx.rand("mean", 18, 90);
     let p95 = mean * 3 + ctx.rand("p95", 5, 60);
     let sim = format!("{}.load.PeakHourSimulation", code.package);
-    let mut lines = vec![
-        format!("Simulation {sim} started..."),
-        String::new(),
-        "=".repeat(80),
-    ];
+    let mut lines = vec![format!("Simulation {sim} started..."), String::new(), "=".repeat(80)];
     for elapsed in [30, 60, 90] {
         lines.push(format!("---- {elapsed}s elapsed {}", "-".repeat(62)));
         lines.push(format!(
@@ -952,10 +900,8 @@ fn gatling(ctx: &ScriptCtx) -> StepScript {
         "Parsing log file(s) done".to_string(),
         "Generating reports...".to_string(),
         String::new(),
-        "================================================================================"
-            .to_string(),
-        "---- Global Information --------------------------------------------------------"
-            .to_string(),
+        "================================================================================".to_string(),
+        "---- Global Information --------------------------------------------------------".to_string(),
         format!(
             "> request count                                  {total:>6} (OK={:<6} KO={ko:<6})",
             total - ko
@@ -964,26 +910,20 @@ fn gatling(ctx: &ScriptCtx) -> StepScript {
             "> min response time                                  {:>2} (OK=9      KO=1001  )",
             9
         ),
-        format!(
-            "> mean response time                             {mean:>6} (OK={mean:<6} KO=1098  )"
-        ),
-        format!(
-            "> response time 95th percentile                  {p95:>6} (OK={p95:<6} KO=1201  )"
-        ),
+        format!("> mean response time                             {mean:>6} (OK={mean:<6} KO=1098  )"),
+        format!("> response time 95th percentile                  {p95:>6} (OK={p95:<6} KO=1201  )"),
         format!(
             "> mean requests/sec                              {:>6} (OK={:<6} KO=0.1   )",
             total / 92,
             total / 92
         ),
-        "---- Response Time Distribution ------------------------------------------------"
-            .to_string(),
+        "---- Response Time Distribution ------------------------------------------------".to_string(),
         format!(
             "> t < 800 ms                                     {:>6} (100%)",
             total - ko
         ),
         format!("> failed                                         {ko:>6} (  0%)"),
-        "================================================================================"
-            .to_string(),
+        "================================================================================".to_string(),
         String::new(),
         "Global: percentage of successful events is greater than 99.0 : true".to_string(),
         format!(
@@ -1054,9 +994,7 @@ fn trivy(ctx: &ScriptCtx, fail: bool, at: Ms) -> StepScript {
     let mut lines = vec![
         format!("{t}\tINFO\t[vuln] Vulnerability scanning is enabled"),
         format!("{t}\tINFO\tDetected OS\tfamily=\"alpine\" version=\"3.20.3\""),
-        format!(
-            "{t}\tINFO\t[alpine] Detecting vulnerabilities...\tos_version=\"3.20\" repository=\"3.20\" pkg_num=19"
-        ),
+        format!("{t}\tINFO\t[alpine] Detecting vulnerabilities...\tos_version=\"3.20\" repository=\"3.20\" pkg_num=19"),
         format!("{t}\tINFO\tNumber of language-specific files\tnum=1"),
         format!("{t}\tINFO\t[jar] Detecting vulnerabilities..."),
         String::new(),
@@ -1067,12 +1005,18 @@ fn trivy(ctx: &ScriptCtx, fail: bool, at: Ms) -> StepScript {
         lines.extend([
             "Total: 1 (CRITICAL: 1)".to_string(),
             String::new(),
-            "┌──────────────────────────────┬────────────────┬──────────┬────────┬───────────────────┬───────────────┐".to_string(),
-            "│           Library            │ Vulnerability  │ Severity │ Status │ Installed Version │ Fixed Version │".to_string(),
-            "├──────────────────────────────┼────────────────┼──────────┼────────┼───────────────────┼───────────────┤".to_string(),
-            "│ com.fasterxml.jackson.core:  │ CVE-2025-52999 │ CRITICAL │ fixed  │ 2.14.2            │ 2.15.0        │".to_string(),
-            "│ jackson-core (app.jar)       │                │          │        │                   │               │".to_string(),
-            "└──────────────────────────────┴────────────────┴──────────┴────────┴───────────────────┴───────────────┘".to_string(),
+            "┌──────────────────────────────┬────────────────┬──────────┬────────┬───────────────────┬───────────────┐"
+                .to_string(),
+            "│           Library            │ Vulnerability  │ Severity │ Status │ Installed Version │ Fixed Version │"
+                .to_string(),
+            "├──────────────────────────────┼────────────────┼──────────┼────────┼───────────────────┼───────────────┤"
+                .to_string(),
+            "│ com.fasterxml.jackson.core:  │ CVE-2025-52999 │ CRITICAL │ fixed  │ 2.14.2            │ 2.15.0        │"
+                .to_string(),
+            "│ jackson-core (app.jar)       │                │          │        │                   │               │"
+                .to_string(),
+            "└──────────────────────────────┴────────────────┴──────────┴────────┴───────────────────┴───────────────┘"
+                .to_string(),
         ]);
     } else {
         lines.push("Total: 0 (CRITICAL: 0)".to_string());
@@ -1108,10 +1052,7 @@ fn docker_push(ctx: &ScriptCtx) -> StepScript {
             format!("{l}: Pushed")
         });
     }
-    lines.push(format!(
-        "{}: digest: {} size: 1782",
-        ctx.version, ctx.digest
-    ));
+    lines.push(format!("{}: digest: {} size: 1782", ctx.version, ctx.digest));
     StepScript::sh(&format!("docker push {image}"), 1, lines)
 }
 
@@ -1281,14 +1222,7 @@ mod tests {
         let sum: u32 = text
             .lines()
             .filter(|l| l.contains("-- in com."))
-            .filter_map(|l| {
-                l.split("Tests run: ")
-                    .nth(1)?
-                    .split(',')
-                    .next()?
-                    .parse::<u32>()
-                    .ok()
-            })
+            .filter_map(|l| l.split("Tests run: ").nth(1)?.split(',').next()?.parse::<u32>().ok())
             .sum();
         assert_eq!(sum, 412);
     }
@@ -1320,10 +1254,7 @@ mod tests {
             };
             let steps = stage_script(&ctx("payments-api"), &stage, 0);
             assert!(!steps.is_empty(), "{name}");
-            assert!(
-                steps.iter().all(|s| s.end_status == NodeStatus::Success),
-                "{name}"
-            );
+            assert!(steps.iter().all(|s| s.end_status == NodeStatus::Success), "{name}");
         }
     }
 }

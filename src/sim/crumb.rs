@@ -64,10 +64,7 @@ impl Crumbs {
         self.sessions.insert(session.clone(), crumb.clone());
         Issued {
             crumb,
-            set_cookie: Some(format!(
-                "{}={session}; Path=/; HttpOnly",
-                self.cookie_name()
-            )),
+            set_cookie: Some(format!("{}={session}; Path=/; HttpOnly", self.cookie_name())),
         }
     }
 
@@ -76,9 +73,7 @@ impl Crumbs {
         let (Some(session), Some(crumb)) = (self.session_from_cookie(cookie_header), crumb) else {
             return false;
         };
-        self.sessions
-            .get(&session)
-            .is_some_and(|c| !c.is_empty() && c == crumb)
+        self.sessions.get(&session).is_some_and(|c| !c.is_empty() && c == crumb)
     }
 
     /// Forgets every crumb (sessions survive, like a salt rotation), so

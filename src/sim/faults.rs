@@ -69,9 +69,7 @@ impl FaultRequest {
     /// Turns the wire form into a [`Fault`], or explains what is wrong with it.
     pub(crate) fn to_fault(&self) -> Result<Fault, String> {
         match self.fault.as_str() {
-            "latency" => Ok(Fault::Latency(Duration::from_millis(
-                self.ms.unwrap_or(1000),
-            ))),
+            "latency" => Ok(Fault::Latency(Duration::from_millis(self.ms.unwrap_or(1000)))),
             "status" => {
                 let code = self.status.unwrap_or(503);
                 if (100..=599).contains(&code) {
@@ -106,10 +104,7 @@ mod tests {
         let store = FaultStore::default();
         store.set("/job/", Fault::Status(503));
         store.set("wfapi", Fault::MalformedJson);
-        assert_eq!(
-            store.find("/job/a/1/wfapi/describe"),
-            Some(Fault::MalformedJson)
-        );
+        assert_eq!(store.find("/job/a/1/wfapi/describe"), Some(Fault::MalformedJson));
         assert_eq!(store.find("/job/a/api/json"), Some(Fault::Status(503)));
         assert_eq!(store.find("/api/json"), None);
         store.clear();
@@ -118,16 +113,9 @@ mod tests {
 
     #[test]
     fn wire_form_parses() {
-        let r: FaultRequest =
-            serde_json::from_str(r#"{"path_contains":"x","fault":"429","retry_after":7}"#).unwrap();
-        assert_eq!(
-            r.to_fault(),
-            Ok(Fault::TooManyRequests {
-                retry_after_secs: 7
-            })
-        );
-        let r: FaultRequest =
-            serde_json::from_str(r#"{"path_contains":"x","fault":"bogus"}"#).unwrap();
+        let r: FaultRequest = serde_json::from_str(r#"{"path_contains":"x","fault":"429","retry_after":7}"#).unwrap();
+        assert_eq!(r.to_fault(), Ok(Fault::TooManyRequests { retry_after_secs: 7 }));
+        let r: FaultRequest = serde_json::from_str(r#"{"path_contains":"x","fault":"bogus"}"#).unwrap();
         assert!(r.to_fault().is_err());
     }
 }

@@ -52,10 +52,7 @@ mod tests {
     fn ids_are_deterministic_and_shaped() {
         let a = sha(7, &["payments-api", "12"]);
         assert_eq!(a.len(), 40);
-        assert!(
-            a.chars()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        );
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(a, sha(7, &["payments-api", "12"]));
         assert_ne!(a, sha(8, &["payments-api", "12"]));
         assert_ne!(a, sha(7, &["payments-api", "13"]));

@@ -28,9 +28,7 @@ impl JobKind {
     pub(crate) fn class(self) -> &'static str {
         match self {
             JobKind::Folder => "com.cloudbees.hudson.plugins.folder.Folder",
-            JobKind::MultiBranch => {
-                "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
-            }
+            JobKind::MultiBranch => "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
             JobKind::Pipeline => "org.jenkinsci.plugins.workflow.job.WorkflowJob",
             JobKind::Freestyle => "hudson.model.FreeStyleProject",
         }
@@ -156,10 +154,7 @@ impl NodeStatus {
     }
 
     fn is_running(self) -> bool {
-        matches!(
-            self,
-            NodeStatus::InProgress | NodeStatus::PausedPendingInput
-        )
+        matches!(self, NodeStatus::InProgress | NodeStatus::PausedPendingInput)
     }
 }
 
@@ -413,12 +408,8 @@ impl Build {
             next_node_id: FIRST_STAGE_NODE_ID,
         };
         let causes: Vec<String> = b.causes.iter().map(Cause::short_description).collect();
-        b.console.push_str(&console::build_header(
-            &b.ctx,
-            &causes,
-            &b.lib_sha,
-            b.freestyle,
-        ));
+        b.console
+            .push_str(&console::build_header(&b.ctx, &causes, &b.lib_sha, b.freestyle));
         let mut effects = Vec::new();
         if b.plan.is_empty() {
             b.finish(b.start, BuildResult::Success);
@@ -446,9 +437,7 @@ impl Build {
 
     /// Finds a step node anywhere in the run.
     pub(crate) fn step_by_node(&self, id: u32) -> Option<(&Stage, &Step)> {
-        self.stages
-            .iter()
-            .find_map(|st| st.node(id).map(|step| (st, step)))
+        self.stages.iter().find_map(|st| st.node(id).map(|step| (st, step)))
     }
 
     /// Moves the build forward to `t`: reveals console lines, ends stages and
@@ -538,22 +527,13 @@ impl Build {
             self.console.push_str(l);
             self.console.push('\n');
         }
-        if let Some(step) = stage
-            .steps
-            .iter_mut()
-            .rev()
-            .find(|s| s.started && s.end.is_none())
-        {
+        if let Some(step) = stage.steps.iter_mut().rev().find(|s| s.started && s.end.is_none()) {
             for l in lines {
                 step.log.push_str(l);
                 step.log.push('\n');
             }
         }
-        for step in stage
-            .steps
-            .iter_mut()
-            .filter(|s| s.started && s.end.is_none())
-        {
+        for step in stage.steps.iter_mut().filter(|s| s.started && s.end.is_none()) {
             step.end = Some(t);
             step.status = NodeStatus::Aborted;
         }
@@ -595,10 +575,8 @@ impl Build {
         let is_input = planned.outcome == Outcome::Input;
         let events = schedule(&scripts, at, planned.duration, is_input, self.freestyle);
         if !self.freestyle {
-            self.console.push_str(&format!(
-                "[Pipeline] stage\n[Pipeline] {{ ({})\n",
-                planned.name
-            ));
+            self.console
+                .push_str(&format!("[Pipeline] stage\n[Pipeline] {{ ({})\n", planned.name));
         }
         let mut stage = Stage {
             id,
@@ -647,11 +625,7 @@ impl Build {
         let stage = &mut self.stages[idx];
         reveal(&mut self.console, stage, Ms::MAX);
         stage.end = Some(end);
-        for step in stage
-            .steps
-            .iter_mut()
-            .filter(|s| s.started && s.end.is_none())
-        {
+        for step in stage.steps.iter_mut().filter(|s| s.started && s.end.is_none()) {
             step.end = Some(end);
             step.status = step.end_status;
             step.error = step.end_error.clone();
@@ -663,8 +637,7 @@ impl Build {
             acc.failed += t.failed;
             acc.skipped += t.skipped;
             if let Some(planned) = self.plan.get(idx) {
-                self.failed_cases
-                    .extend(console::failed_cases(&self.ctx, planned));
+                self.failed_cases.extend(console::failed_cases(&self.ctx, planned));
             }
         }
         let failed = match outcome {
@@ -748,8 +721,7 @@ impl Build {
     }
 
     fn finish(&mut self, t: Ms, result: BuildResult) {
-        self.console
-            .push_str(&format!("Finished: {}\n", result.as_str()));
+        self.console.push_str(&format!("Finished: {}\n", result.as_str()));
         self.building = false;
         self.end = Some(t);
         self.result = Some(result);
@@ -780,19 +752,9 @@ fn end_pause(stage: &mut Stage, t: Ms) {
 
 /// Spreads a stage's steps over its duration by weight, and each step's
 /// lines evenly over the step, so the console grows while the stage runs.
-fn schedule(
-    scripts: &[StepScript],
-    at: Ms,
-    duration: Ms,
-    input: bool,
-    freestyle: bool,
-) -> VecDeque<Event> {
+fn schedule(scripts: &[StepScript], at: Ms, duration: Ms, input: bool, freestyle: bool) -> VecDeque<Event> {
     let mut events = VecDeque::new();
-    let total: u64 = scripts
-        .iter()
-        .map(|s| u64::from(s.weight.max(1)))
-        .sum::<u64>()
-        .max(1);
+    let total: u64 = scripts.iter().map(|s| u64::from(s.weight.max(1))).sum::<u64>().max(1);
     let duration = duration.max(0);
     let mut cursor = at;
     for (i, s) in scripts.iter().enumerate() {
@@ -927,9 +889,7 @@ impl Job {
         match name {
             "lastBuild" => self.builds.last(),
             "lastCompletedBuild" => rev.clone().find(completed),
-            "lastSuccessfulBuild" | "lastStableBuild" => {
-                rev.clone().find(with(BuildResult::Success))
-            }
+            "lastSuccessfulBuild" | "lastStableBuild" => rev.clone().find(with(BuildResult::Success)),
             "lastFailedBuild" => rev.clone().find(with(BuildResult::Failure)),
             "lastUnstableBuild" => rev.clone().find(with(BuildResult::Unstable)),
             "lastUnsuccessfulBuild" => rev
@@ -959,9 +919,7 @@ impl Job {
                 .map_or("notbuilt", BuildResult::color);
             format!("{base}_anime")
         } else {
-            last.result
-                .map_or("notbuilt", BuildResult::color)
-                .to_string()
+            last.result.map_or("notbuilt", BuildResult::color).to_string()
         }
     }
 
@@ -971,12 +929,7 @@ impl Job {
             .builds
             .iter()
             .rev()
-            .filter(|b| {
-                matches!(
-                    b.result,
-                    Some(BuildResult::Success) | Some(BuildResult::Unstable)
-                )
-            })
+            .filter(|b| matches!(b.result, Some(BuildResult::Success) | Some(BuildResult::Unstable)))
             .filter_map(|b| b.end.map(|e| e - b.start))
             .take(3)
             .collect();

@@ -175,10 +175,7 @@ impl Estate {
         s.push_str("[[sources.jenkins]]\n");
         s.push_str("name = \"jenkins\"\n");
         s.push_str(&format!("url = \"{}\"\n", self.url));
-        s.push_str(&format!(
-            "user = \"{}\"\n",
-            toml_escape(&self.shared.opts.user)
-        ));
+        s.push_str(&format!("user = \"{}\"\n", toml_escape(&self.shared.opts.user)));
         s.push_str("token_env = \"FLIGHTDECK_DEMO_TOKEN\"\n");
         s.push_str("poll_interval_secs = 2\n\n");
         s.push_str("[[environments]]\nname = \"staging\"\n\n");

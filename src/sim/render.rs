@@ -5,9 +5,7 @@
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
-use super::jenkins::{
-    Build, Cause, Job, JobKind, Ms, NodeStatus, ParamKind, ParamValue, Stage, Step,
-};
+use super::jenkins::{Build, Cause, Job, JobKind, Ms, NodeStatus, ParamKind, ParamValue, Stage, Step};
 use super::story::{QueueItem, QueueState, World};
 
 /// Characters Jenkins escapes in job names inside URLs.
@@ -97,13 +95,7 @@ pub(crate) fn root(w: &World, deep: bool) -> Value {
     let jobs: Vec<Value> = w
         .children(None)
         .into_iter()
-        .map(|j| {
-            if deep {
-                job(w, j, true)
-            } else {
-                job_entry(w, j)
-            }
-        })
+        .map(|j| if deep { job(w, j, true) } else { job_entry(w, j) })
         .collect();
     let base = format!("{}/", w.base);
     json!({
@@ -129,13 +121,7 @@ pub(crate) fn root(w: &World, deep: bool) -> Value {
 }
 
 fn health_report(job: &Job) -> Value {
-    let recent: Vec<&Build> = job
-        .builds
-        .iter()
-        .rev()
-        .filter(|b| !b.building)
-        .take(5)
-        .collect();
+    let recent: Vec<&Build> = job.builds.iter().rev().filter(|b| !b.building).take(5).collect();
     if recent.is_empty() {
         return json!([]);
     }
@@ -217,15 +203,11 @@ fn job_properties(job: &Job) -> Value {
     let mut props = Vec::new();
     if job.kind == JobKind::Pipeline {
         if job.full_name.starts_with(super::story::MULTIBRANCH) {
-            props.push(
-                json!({"_class": "org.jenkinsci.plugins.workflow.multibranch.BranchJobProperty"}),
-            );
+            props.push(json!({"_class": "org.jenkinsci.plugins.workflow.multibranch.BranchJobProperty"}));
         } else {
             props.push(json!({"_class": "jenkins.model.BuildDiscarderProperty"}));
             if job.repo.is_some() {
-                props.push(
-                    json!({"_class": "com.coravy.hudson.plugins.github.GithubProjectProperty"}),
-                );
+                props.push(json!({"_class": "com.coravy.hudson.plugins.github.GithubProjectProperty"}));
             }
         }
     }
@@ -248,10 +230,7 @@ pub(crate) fn job(w: &World, job: &Job, deep: bool) -> Value {
     m.insert("description".into(), json!(job.description));
     m.insert("displayName".into(), json!(job.name()));
     m.insert("displayNameOrNull".into(), Value::Null);
-    m.insert(
-        "fullDisplayName".into(),
-        json!(full_display_name(&job.full_name)),
-    );
+    m.insert("fullDisplayName".into(), json!(full_display_name(&job.full_name)));
     m.insert("fullName".into(), json!(job.full_name));
     m.insert("name".into(), json!(job.name()));
     m.insert("url".into(), json!(job_url(w, &job.full_name)));
@@ -260,13 +239,7 @@ pub(crate) fn job(w: &World, job: &Job, deep: bool) -> Value {
         let jobs: Vec<Value> = w
             .children(Some(&job.full_name))
             .into_iter()
-            .map(|c| {
-                if deep {
-                    self::job(w, c, true)
-                } else {
-                    job_entry(w, c)
-                }
-            })
+            .map(|c| if deep { self::job(w, c, true) } else { job_entry(w, c) })
             .collect();
         m.insert("jobs".into(), Value::Array(jobs));
         let view_url = job_url(w, &job.full_name);
@@ -282,13 +255,7 @@ pub(crate) fn job(w: &World, job: &Job, deep: bool) -> Value {
     }
     // Jenkins exports at most 100 builds (`allBuilds` has the rest).
     let limit = if deep { 100 } else { 10 };
-    let builds: Vec<Value> = job
-        .builds
-        .iter()
-        .rev()
-        .take(limit)
-        .map(|b| build(w, job, b))
-        .collect();
+    let builds: Vec<Value> = job.builds.iter().rev().take(limit).map(|b| build(w, job, b)).collect();
     m.insert("buildable".into(), json!(!job.disabled));
     m.insert("builds".into(), Value::Array(builds));
     m.insert("color".into(), json!(job.color()));
@@ -309,14 +276,8 @@ pub(crate) fn job(w: &World, job: &Job, deep: bool) -> Value {
     m.insert("keepDependencies".into(), json!(false));
     m.insert("nextBuildNumber".into(), json!(job.next_build_number));
     m.insert("property".into(), job_properties(job));
-    m.insert(
-        "queueItem".into(),
-        waiting.map_or(Value::Null, |q| queue_item(w, q)),
-    );
-    m.insert(
-        "concurrentBuild".into(),
-        json!(job.kind == JobKind::Pipeline),
-    );
+    m.insert("queueItem".into(), waiting.map_or(Value::Null, |q| queue_item(w, q)));
+    m.insert("concurrentBuild".into(), json!(job.kind == JobKind::Pipeline));
     if job.kind == JobKind::Freestyle {
         m.insert("disabled".into(), json!(job.disabled));
         m.insert("downstreamProjects".into(), json!([]));
@@ -414,11 +375,7 @@ fn change_sets(w: &World, b: &Build) -> Value {
             let date = chrono::DateTime::from_timestamp_millis(c.timestamp)
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000").to_string())
                 .unwrap_or_default();
-            let paths: Vec<Value> = c
-                .paths
-                .iter()
-                .map(|p| json!({"editType": "edit", "file": p}))
-                .collect();
+            let paths: Vec<Value> = c.paths.iter().map(|p| json!({"editType": "edit", "file": p})).collect();
             json!({
                 "_class": "hudson.plugins.git.GitChangeSet",
                 "affectedPaths": c.paths,
@@ -500,9 +457,7 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
         }));
     }
     if b.had_input {
-        actions.push(
-            json!({"_class": "org.jenkinsci.plugins.workflow.support.steps.input.InputAction"}),
-        );
+        actions.push(json!({"_class": "org.jenkinsci.plugins.workflow.support.steps.input.InputAction"}));
     }
     if !freestyle {
         actions.push(json!({"_class": "org.jenkinsci.plugins.pipeline.modeldefinition.actions.RestartDeclarativePipelineAction"}));
@@ -523,9 +478,7 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
         json!([])
     };
     let idx = job.builds.iter().position(|x| x.number == b.number);
-    let prev = idx
-        .and_then(|i| i.checked_sub(1))
-        .and_then(|i| job.builds.get(i));
+    let prev = idx.and_then(|i| i.checked_sub(1)).and_then(|i| job.builds.get(i));
     let next = idx.and_then(|i| job.builds.get(i + 1));
     let link = |x: Option<&Build>| {
         x.map_or(
@@ -540,10 +493,7 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
     m.insert("building".into(), json!(b.building));
     m.insert("description".into(), Value::Null);
     m.insert("displayName".into(), json!(format!("#{}", b.number)));
-    m.insert(
-        "duration".into(),
-        json!(if b.building { 0 } else { b.duration(w.now) }),
-    );
+    m.insert("duration".into(), json!(if b.building { 0 } else { b.duration(w.now) }));
     m.insert("estimatedDuration".into(), json!(job.estimated_duration()));
     m.insert(
         "executor".into(),
@@ -555,20 +505,13 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
     );
     m.insert(
         "fullDisplayName".into(),
-        json!(format!(
-            "{} #{}",
-            full_display_name(&job.full_name),
-            b.number
-        )),
+        json!(format!("{} #{}", full_display_name(&job.full_name), b.number)),
     );
     m.insert("id".into(), json!(b.number.to_string()));
     m.insert("keepLog".into(), json!(false));
     m.insert("number".into(), json!(b.number));
     m.insert("queueId".into(), json!(b.queue_id));
-    m.insert(
-        "result".into(),
-        b.result.map_or(Value::Null, |r| json!(r.as_str())),
-    );
+    m.insert("result".into(), b.result.map_or(Value::Null, |r| json!(r.as_str())));
     m.insert("timestamp".into(), json!(b.start));
     m.insert("url".into(), json!(build_url(w, &job.full_name, b.number)));
     if freestyle {
@@ -591,10 +534,7 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
 
 /// `params` of a queue item: "\nNAME=value" per parameter.
 fn params_text(params: &[(String, ParamValue)]) -> String {
-    params
-        .iter()
-        .map(|(n, v)| format!("\n{n}={}", v.as_text()))
-        .collect()
+    params.iter().map(|(n, v)| format!("\n{n}={}", v.as_text())).collect()
 }
 
 /// `GET /queue/item/N/api/json`.
@@ -680,8 +620,7 @@ fn run_status(b: &Build) -> NodeStatus {
             NodeStatus::InProgress
         }
     } else {
-        b.result
-            .map_or(NodeStatus::NotExecuted, |r| r.node_status())
+        b.result.map_or(NodeStatus::NotExecuted, |r| r.node_status())
     }
 }
 
@@ -702,10 +641,7 @@ fn stage_json(job: &Job, b: &Build, s: &Stage, now: Ms) -> Value {
     m.insert("status".into(), json!(s.status.as_str()));
     if let Some(e) = &s.error {
         if s.status == NodeStatus::Failed {
-            m.insert(
-                "error".into(),
-                json!({"message": e.message, "type": e.kind}),
-            );
+            m.insert("error".into(), json!({"message": e.message, "type": e.kind}));
         }
     }
     m.insert("startTimeMillis".into(), json!(s.start));
@@ -739,10 +675,7 @@ fn step_json(job: &Job, b: &Build, stage: &Stage, step: &Step, now: Ms) -> Value
         m.insert("parameterDescription".into(), json!(d));
     }
     if let Some(e) = &step.error {
-        m.insert(
-            "error".into(),
-            json!({"message": e.message, "type": e.kind}),
-        );
+        m.insert("error".into(), json!({"message": e.message, "type": e.kind}));
     }
     m.insert("startTimeMillis".into(), json!(step.start));
     m.insert("durationMillis".into(), json!(step.duration(now)));
@@ -767,11 +700,7 @@ pub(crate) fn run_describe(w: &World, job: &Job, b: &Build) -> Value {
         links.insert("artifacts".into(), href(format!("{base}wfapi/artifacts")));
     }
     let end = b.end.unwrap_or(now);
-    let stages: Vec<Value> = b
-        .stages
-        .iter()
-        .map(|s| stage_json(job, b, s, now))
-        .collect();
+    let stages: Vec<Value> = b.stages.iter().map(|s| stage_json(job, b, s, now)).collect();
     let pause: Ms = b.stages.iter().map(|s| s.pause_total(now)).sum();
     json!({
         "_links": links,

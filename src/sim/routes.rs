@@ -55,9 +55,7 @@ impl Reply {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Jenkins/Jetty-style HTML error page.
@@ -74,8 +72,7 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Reply {
 }
 
 pub(crate) fn unauthorized() -> Reply {
-    error_page(StatusCode::UNAUTHORIZED, "Unauthorized")
-        .header(header::WWW_AUTHENTICATE, "Basic realm=\"Jenkins\"")
+    error_page(StatusCode::UNAUTHORIZED, "Unauthorized").header(header::WWW_AUTHENTICATE, "Basic realm=\"Jenkins\"")
 }
 
 fn not_found() -> Reply {
@@ -206,9 +203,7 @@ fn queue_item(w: &World, req: &Req, id: &str, rest: &[&str]) -> Reply {
         return not_found();
     };
     match rest {
-        [] => get_only(req, || {
-            html_page("Queue item", &format!("<h1>Queue item {id}</h1>"))
-        }),
+        [] => get_only(req, || html_page("Queue item", &format!("<h1>Queue item {id}</h1>"))),
         ["api", "json"] => api_json(req, |_| render::queue_item(w, item)),
         _ => not_found(),
     }
@@ -228,21 +223,19 @@ fn job_route(w: &mut World, req: &Req, segs: &[&str]) -> Reply {
     };
     let kind = job.kind;
     match rest {
-        [] => get_only(req, || {
-            html_page(&full, &format!("<h1>{}</h1>", html_escape(&full)))
-        }),
+        [] => get_only(req, || html_page(&full, &format!("<h1>{}</h1>", html_escape(&full)))),
         ["api", "json"] => {
             let job = &w.jobs[&full];
             api_json(req, |deep| render::job(w, job, deep))
         }
         ["build"] => post_only(req, || trigger(w, req, &full, false)),
         ["buildWithParameters"] => post_only(req, || trigger(w, req, &full, true)),
-        ["wfapi"] | ["wfapi", "describe"] if kind == JobKind::Pipeline => get_only(req, || {
-            Reply::json(StatusCode::OK, &render::job_wfapi(&w.jobs[&full]))
-        }),
-        ["wfapi", "runs"] if kind == JobKind::Pipeline => get_only(req, || {
-            Reply::json(StatusCode::OK, &render::runs(w, &w.jobs[&full]))
-        }),
+        ["wfapi"] | ["wfapi", "describe"] if kind == JobKind::Pipeline => {
+            get_only(req, || Reply::json(StatusCode::OK, &render::job_wfapi(&w.jobs[&full])))
+        }
+        ["wfapi", "runs"] if kind == JobKind::Pipeline => {
+            get_only(req, || Reply::json(StatusCode::OK, &render::runs(w, &w.jobs[&full])))
+        }
         [first, tail @ ..] if !kind.is_folder() => {
             let number = match first.parse::<u32>() {
                 Ok(n) => Some(n),
@@ -268,12 +261,8 @@ fn trigger(w: &mut World, req: &Req, job: &str, with_parameters: bool) -> Reply 
     match w.trigger(job, with_parameters, &given, &req.user) {
         Ok(id) => redirect(StatusCode::CREATED, format!("{}/queue/item/{id}/", w.base)),
         Err(TriggerError::NotFound) => not_found(),
-        Err(TriggerError::Disabled) => {
-            error_page(StatusCode::CONFLICT, &format!("{job} is disabled"))
-        }
-        Err(TriggerError::NeedsParameters) => {
-            bad_request("This job is parameterized: use buildWithParameters")
-        }
+        Err(TriggerError::Disabled) => error_page(StatusCode::CONFLICT, &format!("{job} is disabled")),
+        Err(TriggerError::NeedsParameters) => bad_request("This job is parameterized: use buildWithParameters"),
         Err(TriggerError::NotParameterised) => bad_request("This build is not parameterized!"),
         Err(TriggerError::BadParameter(msg)) => bad_request(&msg),
     }
@@ -287,16 +276,14 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
     let pipeline = job.kind == JobKind::Pipeline;
     let build_url = render::build_url(w, full, n);
     match rest {
-        [] => get_only(req, || {
-            html_page(&format!("{full} #{n}"), &format!("<h1>#{n}</h1>"))
-        }),
+        [] => get_only(req, || html_page(&format!("{full} #{n}"), &format!("<h1>#{n}</h1>"))),
         ["api", "json"] => api_json(req, |_| render::build(w, job, b)),
-        ["wfapi"] | ["wfapi", "describe"] if pipeline => get_only(req, || {
-            Reply::json(StatusCode::OK, &render::run_describe(w, job, b))
-        }),
-        ["wfapi", "pendingInputActions"] if pipeline => get_only(req, || {
-            Reply::json(StatusCode::OK, &render::pending_inputs(job, b))
-        }),
+        ["wfapi"] | ["wfapi", "describe"] if pipeline => {
+            get_only(req, || Reply::json(StatusCode::OK, &render::run_describe(w, job, b)))
+        }
+        ["wfapi", "pendingInputActions"] if pipeline => {
+            get_only(req, || Reply::json(StatusCode::OK, &render::pending_inputs(job, b)))
+        }
         ["wfapi", "nextPendingInputAction"] if pipeline => get_only(req, || {
             let all = render::pending_inputs(job, b);
             let first = all.get(0).cloned().unwrap_or(Value::Null);
@@ -332,11 +319,7 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
             } else {
                 w.approve(full, n, &id, &user)
             };
-            if done {
-                Reply::new(StatusCode::OK)
-            } else {
-                not_found()
-            }
+            if done { Reply::new(StatusCode::OK) } else { not_found() }
         }),
         ["execution", "node", id, tail @ ..] if pipeline => {
             let Ok(id) = id.parse::<u32>() else {
@@ -344,18 +327,14 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
             };
             match tail {
                 ["wfapi", "describe"] | ["wfapi"] => get_only(req, || {
-                    render::node_describe(w, job, b, id)
-                        .map_or_else(not_found, |v| Reply::json(StatusCode::OK, &v))
+                    render::node_describe(w, job, b, id).map_or_else(not_found, |v| Reply::json(StatusCode::OK, &v))
                 }),
                 ["wfapi", "log"] => get_only(req, || {
-                    render::node_log(job, b, id)
-                        .map_or_else(not_found, |v| Reply::json(StatusCode::OK, &v))
+                    render::node_log(job, b, id).map_or_else(not_found, |v| Reply::json(StatusCode::OK, &v))
                 }),
                 ["log"] => get_only(req, || {
                     render::node_text(b, id).map_or_else(not_found, |t| {
-                        Reply::new(StatusCode::OK)
-                            .header(header::CONTENT_TYPE, TEXT)
-                            .body(t)
+                        Reply::new(StatusCode::OK).header(header::CONTENT_TYPE, TEXT).body(t)
                     })
                 }),
                 _ => not_found(),
@@ -371,10 +350,7 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
         ["console"] => get_only(req, || {
             html_page(
                 &format!("{full} #{n} Console"),
-                &format!(
-                    "<pre class=\"console-output\">{}</pre>",
-                    html_escape(&b.console)
-                ),
+                &format!("<pre class=\"console-output\">{}</pre>", html_escape(&b.console)),
             )
         }),
         ["testReport", "api", "json"] => match render::test_report(b) {
@@ -398,11 +374,7 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
                     "abort" => w.abort_input(full, n, &id, &user),
                     _ => return not_found(),
                 };
-                if done {
-                    Reply::new(StatusCode::OK)
-                } else {
-                    not_found()
-                }
+                if done { Reply::new(StatusCode::OK) } else { not_found() }
             })
         }
         ["stop"] | ["term"] | ["kill"] => post_only(req, || {
@@ -429,19 +401,13 @@ fn progressive(req: &Req, b: &Build, html: bool) -> Reply {
     let start = if start > bytes.len() { 0 } else { start };
     let chunk = Bytes::copy_from_slice(&bytes[start..]);
     let (ctype, body) = if html {
-        (
-            HTML,
-            Bytes::from(html_escape(&String::from_utf8_lossy(&chunk))),
-        )
+        (HTML, Bytes::from(html_escape(&String::from_utf8_lossy(&chunk))))
     } else {
         (TEXT, chunk)
     };
     let mut r = Reply::new(StatusCode::OK)
         .header(header::CONTENT_TYPE, ctype)
-        .header(
-            HeaderName::from_static("x-text-size"),
-            bytes.len().to_string(),
-        )
+        .header(HeaderName::from_static("x-text-size"), bytes.len().to_string())
         .body(body);
     if b.building {
         r = r.header(HeaderName::from_static("x-more-data"), "true");

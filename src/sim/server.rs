@@ -73,21 +73,13 @@ impl Drop for ResettableStream {
 }
 
 impl AsyncRead for ResettableStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for ResettableStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -150,25 +142,11 @@ async fn handle(
         .collect();
 
     if path == "/__sim" || path.starts_with("/__sim/") {
-        return Ok(into_response(control(
-            &shared,
-            &parts.method,
-            &path,
-            &query,
-            &body,
-        )));
+        return Ok(into_response(control(&shared, &parts.method, &path, &query, &body)));
     }
 
     let user = authenticate(&shared, header(header::AUTHORIZATION).as_deref());
-    let index = record(
-        &shared,
-        &parts,
-        &path,
-        &raw_query,
-        &form,
-        &body,
-        user.clone(),
-    );
+    let index = record(&shared, &parts, &path, &raw_query, &form, &body, user.clone());
 
     let fault = shared.faults.find(&path);
     let mut truncate = false;
@@ -181,8 +159,7 @@ async fn handle(
         }
         Some(Fault::TooManyRequests { retry_after_secs }) => {
             let mut r = routes::error_page(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-            r.headers
-                .push((header::RETRY_AFTER, retry_after_secs.to_string()));
+            r.headers.push((header::RETRY_AFTER, retry_after_secs.to_string()));
             return Ok(finish(&shared, index, r));
         }
         Some(Fault::MalformedJson) => {
@@ -209,8 +186,7 @@ async fn handle(
         method: parts.method.clone(),
         path,
         query,
-        crumb: header(header::HeaderName::from_static("jenkins-crumb"))
-            .or_else(|| form_value(&form, "Jenkins-Crumb")),
+        crumb: header(header::HeaderName::from_static("jenkins-crumb")).or_else(|| form_value(&form, "Jenkins-Crumb")),
         form,
         user,
         cookie: header(header::COOKIE),
@@ -223,10 +199,7 @@ async fn handle(
                 .crumbs
                 .check(incoming.cookie.as_deref(), incoming.crumb.as_deref())
         {
-            routes::error_page(
-                StatusCode::FORBIDDEN,
-                "No valid crumb was included in the request",
-            )
+            routes::error_page(StatusCode::FORBIDDEN, "No valid crumb was included in the request")
         } else {
             routes::route(&mut world, &shared.opts, &incoming)
         }
@@ -247,9 +220,7 @@ fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
 /// The user named by valid Basic credentials, or None.
 fn authenticate(shared: &Shared, authorization: Option<&str>) -> Option<String> {
     let encoded = authorization?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, token) = text.split_once(':')?;
     (user == shared.opts.user && token == shared.opts.token).then(|| user.to_string())
@@ -268,12 +239,7 @@ fn record(
         .headers
         .iter()
         .filter(|(k, _)| *k != header::AUTHORIZATION)
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let sim_time_ms = lock(&shared.world).now;
     lock(&shared.requests).push(RecordedRequest {
@@ -314,16 +280,9 @@ fn into_response(reply: Reply) -> Response<Full<Bytes>> {
 
 /// `/__sim/*`: the control API for out-of-process tests (no auth, no faults,
 /// not recorded).
-fn control(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    query: &[(String, String)],
-    body: &Bytes,
-) -> Reply {
+fn control(shared: &Shared, method: &Method, path: &str, query: &[(String, String)], body: &Bytes) -> Reply {
     let ok = |v: serde_json::Value| Reply::json(StatusCode::OK, &v);
-    let bad =
-        |msg: String| Reply::json(StatusCode::BAD_REQUEST, &serde_json::json!({"error": msg}));
+    let bad = |msg: String| Reply::json(StatusCode::BAD_REQUEST, &serde_json::json!({"error": msg}));
     match (method, path.trim_end_matches('/')) {
         (&Method::POST, "/__sim/fault") => match serde_json::from_slice::<FaultRequest>(body) {
             Ok(req) => match req.to_fault() {
@@ -367,9 +326,6 @@ fn control(
             StatusCode::METHOD_NOT_ALLOWED,
             &serde_json::json!({"error": "method not allowed"}),
         ),
-        _ => Reply::json(
-            StatusCode::NOT_FOUND,
-            &serde_json::json!({"error": "no such control"}),
-        ),
+        _ => Reply::json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "no such control"})),
     }
 }

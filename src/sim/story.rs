@@ -12,8 +12,8 @@ use super::console::{INPUT_ID, ScriptCtx};
 use super::crumb::Crumbs;
 use super::ids;
 use super::jenkins::{
-    Build, Cause, Commit, Effect, FailKind, Job, JobKind, Ms, NewBuild, Outcome, ParamDef,
-    ParamKind, ParamValue, PlannedStage, Template, TestCounts,
+    Build, Cause, Commit, Effect, FailKind, Job, JobKind, Ms, NewBuild, Outcome, ParamDef, ParamKind, ParamValue,
+    PlannedStage, Template, TestCounts,
 };
 
 const SEC: Ms = 1_000;
@@ -291,11 +291,7 @@ impl World {
         self.add_job(folder);
         for spec in &SERVICES {
             let repo = format!("https://github.com/dominion/{}.git", spec.name);
-            let mut build = Job::new(
-                &format!("{FOLDER}/{}", spec.name),
-                JobKind::Pipeline,
-                Template::Service,
-            );
+            let mut build = Job::new(&format!("{FOLDER}/{}", spec.name), JobKind::Pipeline, Template::Service);
             build.description = spec.description.into();
             build.service = spec.name.into();
             build.repo = Some(repo.clone());
@@ -317,11 +313,7 @@ impl World {
         mb.description = "Pull request builds of checkout-web.".into();
         self.add_job(mb);
         for branch in ["master", "PR-41"] {
-            let mut j = Job::new(
-                &format!("{MULTIBRANCH}/{branch}"),
-                JobKind::Pipeline,
-                Template::Branch,
-            );
+            let mut j = Job::new(&format!("{MULTIBRANCH}/{branch}"), JobKind::Pipeline, Template::Branch);
             j.service = "checkout-web".into();
             j.repo = Some("https://github.com/dominion/checkout-web.git".into());
             j.next_build_number = 1;
@@ -367,11 +359,7 @@ impl World {
             let mut tests = None;
             match name {
                 "Build & unit tests" => {
-                    let failed = if scenario == Scenario::FailUnitTests {
-                        2
-                    } else {
-                        0
-                    };
+                    let failed = if scenario == Scenario::FailUnitTests { 2 } else { 0 };
                     if failed > 0 {
                         outcome = Outcome::Fail(FailKind::UnitTests);
                     }
@@ -395,11 +383,7 @@ impl World {
                     });
                 }
                 "Regression tests" => {
-                    let failed = if scenario == Scenario::UnstableRegression {
-                        3
-                    } else {
-                        0
-                    };
+                    let failed = if scenario == Scenario::UnstableRegression { 3 } else { 0 };
                     if failed > 0 {
                         outcome = Outcome::Unstable;
                     }
@@ -449,8 +433,7 @@ impl World {
             });
         }
         if let Some(last) = commits.last() {
-            self.heads
-                .insert(job.to_string(), (last.id.clone(), last.msg.clone()));
+            self.heads.insert(job.to_string(), (last.id.clone(), last.msg.clone()));
         }
         commits
     }
@@ -459,10 +442,7 @@ impl World {
         if let Some(h) = self.heads.get(job) {
             return h.clone();
         }
-        let h = (
-            ids::sha(self.seed, &[job, "initial"]),
-            "Initial import".to_string(),
-        );
+        let h = (ids::sha(self.seed, &[job, "initial"]), "Initial import".to_string());
         self.heads.insert(job.to_string(), h.clone());
         h
     }
@@ -495,22 +475,15 @@ impl World {
         // `align` places the build so that `start` falls that far into a stage.
         let (start, queued_at) = match align {
             Some((stage, into)) => {
-                let offset: Ms = plan
-                    .iter()
-                    .take_while(|p| p.name != stage)
-                    .map(|p| p.duration)
-                    .sum();
+                let offset: Ms = plan.iter().take_while(|p| p.name != stage).map(|p| p.duration).sum();
                 let real = start - offset - into;
                 (real, queued_at - (start - real))
             }
             None => (start, queued_at),
         };
-        let pushes = causes.iter().any(|c| {
-            matches!(
-                c,
-                Cause::GitHubPush { .. } | Cause::Scm | Cause::BranchEvent { .. }
-            )
-        });
+        let pushes = causes
+            .iter()
+            .any(|c| matches!(c, Cause::GitHubPush { .. } | Cause::Scm | Cause::BranchEvent { .. }));
         let commits = if pushes && template != Template::Deploy && template != Template::Backup {
             self.new_commits(job, start)
         } else {
@@ -554,8 +527,7 @@ impl World {
                 |s| format!("{}.{}.{number}", s.major, s.minor),
             ),
         };
-        let digest =
-            param("DIGEST").unwrap_or_else(|| ids::digest(self.seed, &[&service, &version]));
+        let digest = param("DIGEST").unwrap_or_else(|| ids::digest(self.seed, &[&service, &version]));
         let branch = if template == Template::Branch {
             job.rsplit('/').next().unwrap_or("master").to_string()
         } else {
@@ -579,10 +551,7 @@ impl World {
             agent,
             seed: self.seed,
         };
-        let lib_sha = ids::sha(
-            self.seed,
-            &["jenkins-shared-library", &(start / (3 * DAY)).to_string()],
-        );
+        let lib_sha = ids::sha(self.seed, &["jenkins-shared-library", &(start / (3 * DAY)).to_string()]);
         let (build, effects) = Build::start(NewBuild {
             number,
             queue_id,
@@ -618,9 +587,8 @@ impl World {
         until: Ms,
     ) -> Option<u32> {
         let queued_at = start - self.rng.i64(3..12) * SEC;
-        let (number, mut effects) = self.create_build(
-            job, 0, queued_at, start, causes, params, scenario, None, align,
-        )?;
+        let (number, mut effects) =
+            self.create_build(job, 0, queued_at, start, causes, params, scenario, None, align)?;
         let stop_at = stop.and_then(|(stage, into)| {
             let b = self.jobs.get(job)?.build(number)?;
             let mut t = b.start;
@@ -659,9 +627,7 @@ impl World {
             let paused_since = b.stages.last().and_then(|s| s.paused_since);
             match (paused_since, approve_after) {
                 (Some(since), Some(after)) if since + after <= until => {
-                    effects = b
-                        .approve(INPUT_ID, since + after, approver)
-                        .unwrap_or_default();
+                    effects = b.approve(INPUT_ID, since + after, approver).unwrap_or_default();
                 }
                 _ => break,
             }
@@ -673,8 +639,7 @@ impl World {
     fn history_effects(&mut self, job: &str, number: u32, effects: Vec<Effect>, until: Ms) {
         for fx in effects {
             let Effect::Deploy { environment, at } = fx;
-            let Some((project, params, sha)) = self.deploy_request(job, number, &environment)
-            else {
+            let Some((project, params, sha)) = self.deploy_request(job, number, &environment) else {
                 continue;
             };
             let causes = vec![Cause::Upstream {
@@ -714,14 +679,8 @@ impl World {
             return None;
         }
         let params = vec![
-            (
-                "VERSION".to_string(),
-                ParamValue::Text(b.ctx.version.clone()),
-            ),
-            (
-                "ENVIRONMENT".to_string(),
-                ParamValue::Text(environment.to_string()),
-            ),
+            ("VERSION".to_string(), ParamValue::Text(b.ctx.version.clone())),
+            ("ENVIRONMENT".to_string(), ParamValue::Text(environment.to_string())),
             ("DIGEST".to_string(), ParamValue::Text(b.ctx.digest.clone())),
             ("DRY_RUN".to_string(), ParamValue::Bool(false)),
         ];
@@ -756,9 +715,7 @@ impl World {
                 "payments-api",
                 (
                     now,
-                    Cause::GitHubPush {
-                        login: "alice".into(),
-                    },
+                    Cause::GitHubPush { login: "alice".into() },
                     Scenario::Release,
                     None,
                     None,
@@ -769,9 +726,7 @@ impl World {
                 "ledger-service",
                 (
                     now - 27 * MIN,
-                    Cause::GitHubPush {
-                        login: "dmitri".into(),
-                    },
+                    Cause::GitHubPush { login: "dmitri".into() },
                     Scenario::FailUnitTests,
                     None,
                     None,
@@ -848,17 +803,7 @@ impl World {
                 };
                 let cause = self.random_cause();
                 let approve = Some(self.rng.i64(3..25) * MIN);
-                self.run_history(
-                    &job,
-                    start,
-                    vec![cause],
-                    Vec::new(),
-                    scenario,
-                    approve,
-                    None,
-                    None,
-                    now,
-                );
+                self.run_history(&job, start, vec![cause], Vec::new(), scenario, approve, None, None, now);
             }
             let cause = match cause {
                 // fraud-scoring was triggered by the last green ledger build.
@@ -892,14 +837,8 @@ impl World {
         }
 
         for (branch, runs) in [
-            (
-                "master",
-                vec![Scenario::Release, Scenario::Release, Scenario::Release],
-            ),
-            (
-                "PR-41",
-                vec![Scenario::FailUnitTests, Scenario::FailQualityGate],
-            ),
+            ("master", vec![Scenario::Release, Scenario::Release, Scenario::Release]),
+            ("PR-41", vec![Scenario::FailUnitTests, Scenario::FailQualityGate]),
         ] {
             let job = format!("{MULTIBRANCH}/{branch}");
             let n = runs.len() as Ms;
@@ -983,11 +922,7 @@ impl World {
         let mut all: Vec<(Ms, String, u32)> = self
             .jobs
             .values()
-            .flat_map(|j| {
-                j.builds
-                    .iter()
-                    .map(|b| (b.queued_at, j.full_name.clone(), b.number))
-            })
+            .flat_map(|j| j.builds.iter().map(|b| (b.queued_at, j.full_name.clone(), b.number)))
             .collect();
         all.sort();
         let mut id = 4_000 + ids::hash(self.seed, &["queue"]) % 3_000;
@@ -1081,14 +1016,7 @@ impl World {
             self.next_trigger = t + self.rng.i64(180..=360) * SEC;
         }
         if self.next_backup <= t {
-            self.enqueue(
-                BACKUP_JOB,
-                Vec::new(),
-                vec![Cause::Timer],
-                t,
-                Scenario::Release,
-                None,
-            );
+            self.enqueue(BACKUP_JOB, Vec::new(), vec![Cause::Timer], t, Scenario::Release, None);
             self.next_backup = next_backup_after(t);
         }
         if self.last_crumb_reset + CRUMB_TTL <= t {
@@ -1103,17 +1031,12 @@ impl World {
 
     /// A push or SCM poll on a service (or the open PR) that is idle.
     fn story_trigger(&mut self, t: Ms) {
-        let mut candidates: Vec<String> = SERVICES
-            .iter()
-            .map(|s| format!("{FOLDER}/{}", s.name))
-            .collect();
+        let mut candidates: Vec<String> = SERVICES.iter().map(|s| format!("{FOLDER}/{}", s.name)).collect();
         candidates.push(format!("{MULTIBRANCH}/PR-41"));
         candidates.push(format!("{MULTIBRANCH}/master"));
         let busy = |w: &World, job: &str| {
             w.jobs.get(job).is_none_or(Job::is_building)
-                || w.queue
-                    .values()
-                    .any(|q| q.job == job && q.state == QueueState::Waiting)
+                || w.queue.values().any(|q| q.job == job && q.state == QueueState::Waiting)
         };
         let idle: Vec<String> = candidates.into_iter().filter(|j| !busy(self, j)).collect();
         if idle.is_empty() {
@@ -1241,11 +1164,7 @@ impl World {
         }
         let mut params = Vec::with_capacity(j.params.len());
         for def in &j.params {
-            let raw = given
-                .iter()
-                .rev()
-                .find(|(n, _)| *n == def.name)
-                .map(|(_, v)| v.clone());
+            let raw = given.iter().rev().find(|(n, _)| *n == def.name).map(|(_, v)| v.clone());
             let value = match &def.kind {
                 ParamKind::Text => ParamValue::Text(raw.unwrap_or_else(|| def.default.clone())),
                 ParamKind::Choice(choices) => {
@@ -1258,11 +1177,10 @@ impl World {
                     }
                     ParamValue::Text(v)
                 }
-                ParamKind::Boolean => {
-                    ParamValue::Bool(raw.as_deref().map_or(def.default == "true", |v| {
-                        v.eq_ignore_ascii_case("true") || v == "on"
-                    }))
-                }
+                ParamKind::Boolean => ParamValue::Bool(
+                    raw.as_deref()
+                        .map_or(def.default == "true", |v| v.eq_ignore_ascii_case("true") || v == "on"),
+                ),
             };
             params.push((def.name.clone(), value));
         }
@@ -1310,13 +1228,7 @@ impl World {
     }
 
     /// Aborts a pending input; false when there is no such input.
-    pub(crate) fn abort_input(
-        &mut self,
-        job: &str,
-        number: u32,
-        input_id: &str,
-        user: &str,
-    ) -> bool {
+    pub(crate) fn abort_input(&mut self, job: &str, number: u32, input_id: &str, user: &str) -> bool {
         let now = self.now;
         self.jobs
             .get_mut(job)
@@ -1338,11 +1250,7 @@ impl World {
 
     /// Children of a folder (or of the root when `parent` is None), by name.
     pub(crate) fn children(&self, parent: Option<&str>) -> Vec<&Job> {
-        let mut out: Vec<&Job> = self
-            .jobs
-            .values()
-            .filter(|j| j.parent() == parent)
-            .collect();
+        let mut out: Vec<&Job> = self.jobs.values().filter(|j| j.parent() == parent).collect();
         out.sort_by_key(|j| j.name().to_lowercase());
         out
     }
@@ -1358,11 +1266,7 @@ impl World {
 fn next_backup_after(t: Ms) -> Ms {
     let day_start = t - t.rem_euclid(DAY);
     let candidate = day_start + 2 * HOUR;
-    if candidate > t {
-        candidate
-    } else {
-        candidate + DAY
-    }
+    if candidate > t { candidate } else { candidate + DAY }
 }
 
 #[cfg(test)]
@@ -1403,10 +1307,7 @@ mod tests {
         let checkout = latest(&w, "dominion/checkout-web");
         assert!(checkout.building);
         assert_eq!(checkout.stages.last().unwrap().name, "Functional tests");
-        assert_eq!(
-            checkout.stages.last().unwrap().status,
-            NodeStatus::InProgress
-        );
+        assert_eq!(checkout.stages.last().unwrap().status, NodeStatus::InProgress);
 
         let catalog = latest(&w, "dominion/catalog-service");
         assert_eq!(catalog.result, Some(BuildResult::Success));
@@ -1468,9 +1369,7 @@ mod tests {
     #[test]
     fn trigger_queues_then_builds() {
         let mut w = world();
-        let id = w
-            .trigger("dominion/payments-api", false, &[], "demo")
-            .unwrap();
+        let id = w.trigger("dominion/payments-api", false, &[], "demo").unwrap();
         assert_eq!(w.queue[&id].state, QueueState::Waiting);
         let before = w.jobs["dominion/payments-api"].next_build_number;
         w.advance(4 * SEC);
@@ -1482,10 +1381,7 @@ mod tests {
             w.trigger("dominion/payments-api-deploy", false, &[], "demo"),
             Err(TriggerError::NeedsParameters)
         );
-        assert_eq!(
-            w.trigger(LEGACY_JOB, false, &[], "demo"),
-            Err(TriggerError::Disabled)
-        );
+        assert_eq!(w.trigger(LEGACY_JOB, false, &[], "demo"), Err(TriggerError::Disabled));
         assert!(matches!(
             w.trigger(
                 "dominion/payments-api-deploy",

@@ -66,12 +66,7 @@ const PAY: &str = "/job/dominion/job/payments-api";
 async fn auth_is_enforced() {
     let e = estate(false).await;
     let api = Api::new(&e);
-    let r = api
-        .http
-        .get(format!("{}/api/json", api.base))
-        .send()
-        .await
-        .unwrap();
+    let r = api.http.get(format!("{}/api/json", api.base)).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"Jenkins\"");
     let r = api
@@ -89,10 +84,7 @@ async fn auth_is_enforced() {
     assert_eq!(reqs[0].user, None);
     assert_eq!(reqs[0].status, 401);
     assert_eq!(reqs[2].user.as_deref(), Some("demo"));
-    assert!(
-        reqs.iter()
-            .all(|r| r.headers.iter().all(|(k, _)| k != "authorization"))
-    );
+    assert!(reqs.iter().all(|r| r.headers.iter().all(|(k, _)| k != "authorization")));
 }
 
 #[tokio::test]
@@ -105,18 +97,12 @@ async fn root_lists_folders_multibranch_and_freestyle() {
     assert_eq!(root["_class"], "hudson.model.Hudson");
     let jobs = root["jobs"].as_array().unwrap();
     let folder = jobs.iter().find(|j| j["name"] == "dominion").unwrap();
-    assert_eq!(
-        folder["_class"],
-        "com.cloudbees.hudson.plugins.folder.Folder"
-    );
+    assert_eq!(folder["_class"], "com.cloudbees.hudson.plugins.folder.Folder");
     assert!(folder.get("color").is_none());
     assert_eq!(folder["url"], format!("{}/job/dominion/", e.jenkins_url()));
     let children = folder["jobs"].as_array().unwrap();
     assert!(children.len() >= 13);
-    let mb = children
-        .iter()
-        .find(|j| j["name"] == "checkout-web-pr")
-        .unwrap();
+    let mb = children.iter().find(|j| j["name"] == "checkout-web-pr").unwrap();
     assert_eq!(
         mb["_class"],
         "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
@@ -132,15 +118,9 @@ async fn root_lists_folders_multibranch_and_freestyle() {
         mb["jobs"][0]["_class"],
         "org.jenkinsci.plugins.workflow.job.WorkflowJob"
     );
-    let pay = children
-        .iter()
-        .find(|j| j["name"] == "payments-api")
-        .unwrap();
+    let pay = children.iter().find(|j| j["name"] == "payments-api").unwrap();
     assert_eq!(pay["color"], "blue_anime");
-    let backup = jobs
-        .iter()
-        .find(|j| j["name"] == "db-nightly-backup")
-        .unwrap();
+    let backup = jobs.iter().find(|j| j["name"] == "db-nightly-backup").unwrap();
     assert_eq!(backup["_class"], "hudson.model.FreeStyleProject");
 
     // Without tree: the same shape with nested jobs.
@@ -174,10 +154,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
     let e = estate(false).await;
     let api = Api::new(&e);
     let job = api.json(&format!("{PAY}/api/json")).await;
-    assert_eq!(
-        job["_class"],
-        "org.jenkinsci.plugins.workflow.job.WorkflowJob"
-    );
+    assert_eq!(job["_class"], "org.jenkinsci.plugins.workflow.job.WorkflowJob");
     assert_eq!(job["fullName"], "dominion/payments-api");
     let builds = job["builds"].as_array().unwrap();
     assert!(builds.len() >= 4 && builds.len() <= 10);
@@ -192,19 +169,12 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
     assert!(last["queueId"].is_u64());
     assert!(last["timestamp"].as_i64().unwrap() > 1_600_000_000_000);
     let actions = last["actions"].as_array().unwrap();
-    assert!(
-        actions
-            .iter()
-            .any(|a| a.as_object().is_some_and(|o| o.is_empty()))
-    );
+    assert!(actions.iter().any(|a| a.as_object().is_some_and(|o| o.is_empty())));
     let cause = actions
         .iter()
         .find(|a| a["_class"] == "hudson.model.CauseAction")
         .unwrap();
-    assert_eq!(
-        cause["causes"][0]["_class"],
-        "com.cloudbees.jenkins.GitHubPushCause"
-    );
+    assert_eq!(cause["causes"][0]["_class"], "com.cloudbees.jenkins.GitHubPushCause");
     assert_eq!(
         cause["causes"][0]["shortDescription"],
         "Started by GitHub push by alice"
@@ -224,10 +194,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
         svc["lastBuiltRevision"]["branch"][0]["name"],
         "refs/remotes/origin/master"
     );
-    assert_ne!(
-        git[0]["lastBuiltRevision"]["SHA1"],
-        git[1]["lastBuiltRevision"]["SHA1"]
-    );
+    assert_ne!(git[0]["lastBuiltRevision"]["SHA1"], git[1]["lastBuiltRevision"]["SHA1"]);
     let tests = actions
         .iter()
         .find(|a| a["_class"] == "hudson.tasks.junit.TestResultAction")
@@ -235,10 +202,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
     assert!(tests.get("passCount").is_none());
     assert_eq!(last["changeSets"][0]["kind"], "git");
     assert_eq!(
-        last["changeSets"][0]["items"][0]["commitId"]
-            .as_str()
-            .unwrap()
-            .len(),
+        last["changeSets"][0]["items"][0]["commitId"].as_str().unwrap().len(),
         40
     );
 
@@ -247,9 +211,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
     assert_eq!(by_link["number"], last["number"]);
 
     // Parameterised deploy job.
-    let deploy = api
-        .json("/job/dominion/job/payments-api-deploy/api/json")
-        .await;
+    let deploy = api.json("/job/dominion/job/payments-api-deploy/api/json").await;
     let defs = &deploy["property"]
         .as_array()
         .unwrap()
@@ -258,10 +220,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
         .unwrap()["parameterDefinitions"];
     assert_eq!(defs[0]["name"], "VERSION");
     assert_eq!(defs[0]["type"], "StringParameterDefinition");
-    assert_eq!(
-        defs[1]["choices"],
-        serde_json::json!(["staging", "production"])
-    );
+    assert_eq!(defs[1]["choices"], serde_json::json!(["staging", "production"]));
     assert_eq!(defs[3]["defaultParameterValue"]["value"], false);
     let params = deploy["builds"][0]["actions"]
         .as_array()
@@ -273,9 +232,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
     assert_eq!(params[0]["name"], "VERSION");
 
     // Ledger failure details.
-    let ledger = api
-        .json("/job/dominion/job/ledger-service/lastBuild/api/json")
-        .await;
+    let ledger = api.json("/job/dominion/job/ledger-service/lastBuild/api/json").await;
     assert_eq!(ledger["result"], "FAILURE");
     let t = ledger["actions"]
         .as_array()
@@ -327,10 +284,7 @@ async fn wfapi_describes_runs_and_nodes() {
     assert_eq!(failed["error"]["type"], "hudson.AbortException");
     assert!(stages[0].get("error").is_none());
     let id = failed["id"].as_str().unwrap();
-    let href = failed["_links"]["self"]["href"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let href = failed["_links"]["self"]["href"].as_str().unwrap().to_string();
     assert!(href.ends_with(&format!("/execution/node/{id}/wfapi/describe")));
     let node = api.json(&href).await;
     let steps = node["stageFlowNodes"].as_array().unwrap();
@@ -338,9 +292,7 @@ async fn wfapi_describes_runs_and_nodes() {
     assert_eq!(sh["status"], "FAILED");
     assert_eq!(sh["error"]["message"], "script returned exit code 1");
     assert_eq!(sh["parentNodes"][0], id);
-    let log = api
-        .json(sh["_links"]["log"]["href"].as_str().unwrap())
-        .await;
+    let log = api.json(sh["_links"]["log"]["href"].as_str().unwrap()).await;
     assert_eq!(log["nodeStatus"], "FAILED");
     assert!(log["text"].as_str().unwrap().contains("BUILD FAILURE"));
     assert!(log["length"].as_u64().unwrap() > 0);
@@ -420,11 +372,7 @@ async fn triggered_build_goes_from_queue_to_build() {
         .await
         .unwrap();
     assert_eq!(r.headers()["x-more-data"], "true");
-    let size: usize = r.headers()["x-text-size"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let size: usize = r.headers()["x-text-size"].to_str().unwrap().parse().unwrap();
     let text = r.text().await.unwrap();
     assert_eq!(text.len(), size);
     assert!(text.starts_with("Started by user demo"));
@@ -434,11 +382,7 @@ async fn triggered_build_goes_from_queue_to_build() {
         .send()
         .await
         .unwrap();
-    let next: usize = r.headers()["x-text-size"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let next: usize = r.headers()["x-text-size"].to_str().unwrap().parse().unwrap();
     assert!(next > size);
     assert_eq!(r.text().await.unwrap().len(), next - size);
     let r = api
@@ -463,18 +407,8 @@ async fn triggered_build_goes_from_queue_to_build() {
     // Cancel a queued item.
     let r = api.post(&format!("{PAY}/build")).send().await.unwrap();
     let loc = r.headers()["location"].to_str().unwrap().to_string();
-    let id: u64 = loc
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let r = api
-        .post(&format!("/queue/cancelItem?id={id}"))
-        .send()
-        .await
-        .unwrap();
+    let id: u64 = loc.trim_end_matches('/').rsplit('/').next().unwrap().parse().unwrap();
+    let r = api.post(&format!("/queue/cancelItem?id={id}")).send().await.unwrap();
     assert_eq!(r.status(), 204);
     let item = api.json(&format!("/queue/item/{id}/api/json")).await;
     assert_eq!(item["cancelled"], true);
@@ -560,9 +494,7 @@ async fn parameterised_triggers() {
 async fn input_approval_proceeds_to_production() {
     let e = estate(false).await;
     let api = Api::new(&e);
-    let pending = api
-        .json(&format!("{PAY}/lastBuild/wfapi/pendingInputActions"))
-        .await;
+    let pending = api.json(&format!("{PAY}/lastBuild/wfapi/pendingInputActions")).await;
     let action = &pending[0];
     assert_eq!(action["id"], "Deploy-production");
     assert_eq!(action["message"], "Deploy to production?");
@@ -587,9 +519,7 @@ async fn input_approval_proceeds_to_production() {
     assert_eq!(r.status(), 404);
     let r = api.post(&proceed).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let pending = api
-        .json(&format!("{PAY}/{n}/wfapi/pendingInputActions"))
-        .await;
+    let pending = api.json(&format!("{PAY}/{n}/wfapi/pendingInputActions")).await;
     assert_eq!(pending, serde_json::json!([]));
     let run = api.json(&format!("{PAY}/{n}/wfapi/describe")).await;
     assert_eq!(run["status"], "IN_PROGRESS");
@@ -651,10 +581,7 @@ async fn input_abort_and_stop_abort_the_run() {
     let b = api.json(&format!("{co}/{n}/api/json")).await;
     assert_eq!(b["result"], "ABORTED");
     let run = api.json(&format!("{co}/{n}/wfapi/describe")).await;
-    assert_eq!(
-        run["stages"].as_array().unwrap().last().unwrap()["status"],
-        "ABORTED"
-    );
+    assert_eq!(run["stages"].as_array().unwrap().last().unwrap()["status"], "ABORTED");
     let r = api.post(&format!("{co}/{n}/kill")).send().await.unwrap();
     assert_eq!(r.status(), 302);
     let r = api.post(&format!("{co}/99999/stop")).send().await.unwrap();
@@ -672,12 +599,7 @@ async fn faults_behave() {
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("<html>"));
 
-    c.set_fault(
-        "/api/json",
-        Fault::TooManyRequests {
-            retry_after_secs: 7,
-        },
-    );
+    c.set_fault("/api/json", Fault::TooManyRequests { retry_after_secs: 7 });
     let r = api.get("/api/json").send().await.unwrap();
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "7");
@@ -744,20 +666,12 @@ async fn control_api_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let r = http
-        .delete(format!("{base}/__sim/fault"))
-        .send()
-        .await
-        .unwrap();
+    let r = http.delete(format!("{base}/__sim/fault")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(api.get("/api/json").send().await.unwrap().status(), 200);
 
     let before = e.control().now_ms();
-    let r = http
-        .post(format!("{base}/__sim/tick?seconds=60"))
-        .send()
-        .await
-        .unwrap();
+    let r = http.post(format!("{base}/__sim/tick?seconds=60")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(e.control().now_ms() - before, 60_000);
     let r = http
@@ -845,11 +759,7 @@ async fn crumb_flow() {
 
     // Without require_crumb there is no crumb issuer.
     let e2 = estate(false).await;
-    let r = Api::new(&e2)
-        .get("/crumbIssuer/api/json")
-        .send()
-        .await
-        .unwrap();
+    let r = Api::new(&e2).get("/crumbIssuer/api/json").send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -886,10 +796,7 @@ async fn demo_config_is_valid_toml() {
         services[0]["jenkins"]["deploy"].as_str(),
         Some("dominion/payments-api-deploy")
     );
-    assert_eq!(
-        services[6]["jenkins"]["build"].as_str(),
-        Some("db-nightly-backup")
-    );
+    assert_eq!(services[6]["jenkins"]["build"].as_str(), Some("db-nightly-backup"));
     assert_eq!(v["environments"][1]["protected"].as_bool(), Some(true));
 }
 
@@ -908,10 +815,7 @@ async fn bad_paths_do_not_panic() {
         ),
         ("/queue/item/xyz/api/json", 400),
         ("/queue/item/1/api/json", 404),
-        (
-            "/job/dominion/job/payments-api/api/json?tree=jobs[name",
-            400,
-        ),
+        ("/job/dominion/job/payments-api/api/json?tree=jobs[name", 400),
         ("/job/%ZZ/api/json", 404),
         ("/nothing/here", 404),
     ] {

@@ -55,11 +55,7 @@ fn parse_list(c: &[char], pos: &mut usize) -> Result<Vec<Field>, String> {
             *pos = close + 1;
         }
         if !name.is_empty() {
-            out.push(Field {
-                name,
-                children,
-                range,
-            });
+            out.push(Field { name, children, range });
         }
         if *pos < c.len() && c[*pos] == ',' {
             *pos += 1;
@@ -75,9 +71,7 @@ fn parse_range(spec: &str) -> Result<(Option<usize>, Option<usize>), String> {
         if s.is_empty() {
             Ok(None)
         } else {
-            s.parse()
-                .map(Some)
-                .map_err(|_| format!("bad range '{spec}'"))
+            s.parse().map(Some).map_err(|_| format!("bad range '{spec}'"))
         }
     };
     match spec.split_once(',') {

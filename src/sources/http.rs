@@ -98,19 +98,13 @@ impl std::error::Error for HttpError {}
 
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs.min(3600)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(Duration::from_secs(
-        delta.num_seconds().clamp(0, 3600) as u64
-    ))
+    Some(Duration::from_secs(delta.num_seconds().clamp(0, 3600) as u64))
 }
 
 /// Build a client: rustls, a connect and a total timeout, and a cookie store (Jenkins ties a crumb

@@ -23,11 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style(if focused {
-            "ui.border_focus"
-        } else {
-            "ui.border"
-        }));
+        .border_style(t.style(if focused { "ui.border_focus" } else { "ui.border" }));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some((_, job, build)) = selected else {
@@ -49,10 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Status::Paused
     };
     let mut summary = vec![
-        Span::styled(
-            format!("{} {}", status.glyph(), status.label()),
-            t.style(status.role()),
-        ),
+        Span::styled(format!("{} {}", status.glyph(), status.label()), t.style(status.role())),
         Span::styled(
             format!("  started {} ago", age(build.timestamp_ms, ctx.now)),
             t.style("ui.muted"),
@@ -75,12 +68,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ));
     }
     lines.push(Line::from(summary));
-    let cause = build
-        .causes
-        .iter()
-        .map(describe_cause)
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cause = build.causes.iter().map(describe_cause).collect::<Vec<_>>().join("; ");
     if !cause.is_empty() {
         lines.push(Line::from(Span::styled(
             fit(&format!("cause   {cause}"), width),
@@ -89,11 +77,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     if let Some(sha) = &build.commit {
         let short = &sha[..sha.len().min(10)];
-        let branch = build
-            .branch
-            .as_deref()
-            .map(|b| format!(" ({b})"))
-            .unwrap_or_default();
+        let branch = build.branch.as_deref().map(|b| format!(" ({b})")).unwrap_or_default();
         lines.push(Line::from(Span::styled(
             fit(&format!("commit  {short}{branch}"), width),
             t.style("ui.text"),
@@ -183,10 +167,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             };
             let name_w = width.saturating_sub(12).max(8);
             lines.push(Line::from(vec![
-                Span::styled(
-                    format!("{} ", stage.status.glyph()),
-                    t.style(stage.status.role()),
-                ),
+                Span::styled(format!("{} ", stage.status.glyph()), t.style(stage.status.role())),
                 Span::styled(pad(&stage.name, name_w), t.style("ui.text")),
                 Span::styled(format!("{d:>8}"), t.style("ui.muted")),
             ]));
@@ -221,10 +202,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                 };
                 [
                     Span::raw(mark),
-                    Span::styled(
-                        format!("{}#{}", b.status.glyph(), b.number),
-                        t.style(b.status.role()),
-                    ),
+                    Span::styled(format!("{}#{}", b.status.glyph(), b.number), t.style(b.status.role())),
                     Span::raw(" "),
                 ]
             })
@@ -238,9 +216,7 @@ fn describe_cause(c: &Cause) -> String {
     match c {
         Cause::GithubPush { user } => format!(
             "GitHub push{}",
-            user.as_ref()
-                .map(|u| format!(" by {u}"))
-                .unwrap_or_default()
+            user.as_ref().map(|u| format!(" by {u}")).unwrap_or_default()
         ),
         Cause::ScmPoll => "SCM poll found a change".into(),
         Cause::Timer => "timer".into(),
@@ -253,8 +229,8 @@ fn describe_cause(c: &Cause) -> String {
                 build.map(|b| format!(" #{b}")).unwrap_or_default()
             )
         }
-        Cause::Remote { description }
-        | Cause::BranchEvent { description }
-        | Cause::Other { description } => description.clone(),
+        Cause::Remote { description } | Cause::BranchEvent { description } | Cause::Other { description } => {
+            description.clone()
+        }
     }
 }

@@ -10,16 +10,10 @@ use super::Ctx;
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
-    let mut spans = vec![
-        Span::styled(" FLIGHTDECK ", t.style("ui.title")),
-        Span::raw(" "),
-    ];
+    let mut spans = vec![Span::styled(" FLIGHTDECK ", t.style("ui.title")), Span::raw(" ")];
     if let Some(env) = ctx.state.environments.get(ctx.view.environment) {
         let (role, label) = if env.protected {
-            (
-                "env.production",
-                format!(" ▲ {} (PROTECTED) ", env.name.to_uppercase()),
-            )
+            ("env.production", format!(" ▲ {} (PROTECTED) ", env.name.to_uppercase()))
         } else {
             ("env.other", format!(" env: {} ", env.name))
         };
@@ -53,11 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let left = Line::from(spans);
     frame.render_widget(Paragraph::new(left), area);
     if ctx.view.show_clock {
-        let clock = ctx
-            .now
-            .with_timezone(&chrono::Local)
-            .format("%H:%M:%S")
-            .to_string();
+        let clock = ctx.now.with_timezone(&chrono::Local).format("%H:%M:%S").to_string();
         let w = clock.len() as u16 + 1;
         if area.width > w + 40 {
             let r = Rect {

@@ -12,11 +12,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let mut lines = Vec::new();
     for (action, keys) in ctx.keymap.iter() {
-        let keys = keys
-            .iter()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let keys = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" ");
         lines.push(Line::from(vec![
             Span::styled(format!("{keys:>14}  "), t.style("ui.hint_key")),
             Span::styled(action.description().to_string(), t.style("ui.text")),

@@ -44,12 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                 key("Esc"),
                 text("cancel"),
             ],
-            (None, Confirm::Yes) => vec![
-                key("Enter/y"),
-                text("execute"),
-                key("Esc/n"),
-                text("cancel"),
-            ],
+            (None, Confirm::Yes) => vec![key("Enter/y"), text("execute"), key("Esc/n"), text("cancel")],
         },
         Mode::Normal => normal(ctx, area.width as usize),
     };
@@ -94,11 +89,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         .into_iter()
         .map(|(action, label, enabled)| {
             let k = if action == A::MoveDown {
-                format!(
-                    "{}/{}",
-                    ctx.keymap.hint(A::MoveDown),
-                    ctx.keymap.hint(A::MoveUp)
-                )
+                format!("{}/{}", ctx.keymap.hint(A::MoveDown), ctx.keymap.hint(A::MoveUp))
             } else {
                 ctx.keymap.hint(action)
             };

@@ -50,10 +50,7 @@ pub fn draw(frame: &mut Frame, ctx: &Ctx) {
             )),
             Line::from("q quits"),
         ];
-        frame.render_widget(
-            Paragraph::new(msg).style(ctx.theme.style("ui.warning")),
-            area,
-        );
+        frame.render_widget(Paragraph::new(msg).style(ctx.theme.style("ui.warning")), area);
         return;
     }
     let rows = Layout::default()

@@ -26,10 +26,7 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
     let plan = &c.plan;
     let width = area.width.saturating_sub(4).min(96);
     let inner_w = width.saturating_sub(2) as usize;
-    let mut lines = vec![Line::from(Span::styled(
-        plan.title.clone(),
-        t.style("ui.header"),
-    ))];
+    let mut lines = vec![Line::from(Span::styled(plan.title.clone(), t.style("ui.header")))];
     match &plan.environment {
         Some(env) if env.protected => lines.push(Line::from(Span::styled(
             format!(" ▲ {} — PROTECTED ENVIRONMENT ", env.name.to_uppercase()),
@@ -42,17 +39,11 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
         None => {}
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "This will call:",
-        t.style("ui.muted"),
-    )));
+    lines.push(Line::from(Span::styled("This will call:", t.style("ui.muted"))));
     for call in &plan.calls {
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<5}", call.method), t.style("ui.hint_key")),
-            Span::styled(
-                fit(&call.url, inner_w.saturating_sub(8)),
-                t.style("ui.text"),
-            ),
+            Span::styled(fit(&call.url, inner_w.saturating_sub(8)), t.style("ui.text")),
         ]));
         lines.push(Line::from(Span::styled(
             format!("         {}", call.why),
@@ -60,10 +51,7 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
         )));
     }
     for note in &plan.notes {
-        lines.push(Line::from(Span::styled(
-            format!("⚠ {note}"),
-            t.style("ui.warning"),
-        )));
+        lines.push(Line::from(Span::styled(format!("⚠ {note}"), t.style("ui.warning"))));
     }
     lines.push(Line::from(""));
     match (&c.refused, &plan.confirm) {
@@ -85,10 +73,7 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
             let ok = c.typed == *name;
             lines.push(Line::from(vec![
                 Span::styled("> ", t.style("ui.hint_key")),
-                Span::styled(
-                    c.typed.clone(),
-                    t.style(if ok { "ui.success" } else { "ui.text" }),
-                ),
+                Span::styled(c.typed.clone(), t.style(if ok { "ui.success" } else { "ui.text" })),
                 Span::styled("█", t.style("ui.hint_key")),
             ]));
             lines.push(Line::from(Span::styled(
@@ -115,12 +100,7 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
         .borders(Borders::ALL)
         .title(Span::styled(" Confirm action ", t.style("ui.title")))
         .border_style(t.style(border));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        r,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
 }
 
 pub fn draw_form(frame: &mut Frame, area: Rect, ctx: &Ctx, form: &Form) {
@@ -146,10 +126,7 @@ pub fn draw_form(frame: &mut Frame, area: Rect, ctx: &Ctx, form: &Form) {
                 format!("{:<14}", field.def.name),
                 t.style(if active { "ui.header" } else { "ui.text" }),
             ),
-            Span::styled(
-                value,
-                t.style(if active { "ui.selection" } else { "ui.text" }),
-            ),
+            Span::styled(value, t.style(if active { "ui.selection" } else { "ui.text" })),
             Span::styled(if active { "█" } else { "" }, t.style("ui.hint_key")),
         ]));
         if let Some(d) = &field.def.description {

@@ -23,16 +23,11 @@ pub fn visible_services<'a>(state: &'a State, filter: &str) -> Vec<&'a Service> 
 
 pub fn selected_service<'a>(state: &'a State, view: &View) -> Option<&'a Service> {
     let visible = visible_services(state, &view.filter);
-    visible
-        .get(view.selected.min(visible.len().saturating_sub(1)))
-        .copied()
+    visible.get(view.selected.min(visible.len().saturating_sub(1))).copied()
 }
 
 /// The build the build pane shows: the selected service's build job, newest first by `build_index`.
-pub fn selected_build<'a>(
-    state: &'a State,
-    view: &View,
-) -> Option<(&'a Service, &'a Job, &'a Build)> {
+pub fn selected_build<'a>(state: &'a State, view: &View) -> Option<(&'a Service, &'a Job, &'a Build)> {
     let service = selected_service(state, view)?;
     let job = state.jobs.get(service.jobs.build.as_ref()?)?;
     let build = job

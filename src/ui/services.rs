@@ -3,7 +3,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -28,11 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style(if focused {
-            "ui.border_focus"
-        } else {
-            "ui.border"
-        }));
+        .border_style(t.style(if focused { "ui.border_focus" } else { "ui.border" }));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
@@ -50,11 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let rows = inner.height as usize;
     let selected = ctx.view.selected.min(visible.len() - 1);
     // Keep the selection on screen, scrolling by whole pages of rows.
-    let offset = if selected >= rows {
-        selected + 1 - rows
-    } else {
-        0
-    };
+    let offset = if selected >= rows { selected + 1 - rows } else { 0 };
     let width = inner.width as usize;
     let name_w = (width / 4).clamp(10, 24);
     let lines: Vec<Line> = visible
@@ -67,13 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row<'a>(
-    ctx: &Ctx,
-    service: &'a Service,
-    width: usize,
-    name_w: usize,
-    selected: bool,
-) -> Line<'a> {
+fn row<'a>(ctx: &Ctx, service: &'a Service, width: usize, name_w: usize, selected: bool) -> Line<'a> {
     let t = ctx.theme;
     let latest = ctx.state.latest_build(service);
     let status = ctx.state.service_status(service);
@@ -110,10 +95,7 @@ fn row<'a>(
                     5,
                 ),
                 (
-                    pad(
-                        &build.primary_cause().map(|c| c.short()).unwrap_or_default(),
-                        12,
-                    ),
+                    pad(&build.primary_cause().map(|c| c.short()).unwrap_or_default(), 12),
                     t.style("ui.muted"),
                     12,
                 ),
@@ -180,16 +162,10 @@ fn stage_strip<'a>(ctx: &Ctx, job: &Job, build: &Build) -> Vec<Span<'a>> {
 fn tail<'a>(ctx: &Ctx, build: &Build, width: usize) -> Span<'a> {
     let t = ctx.theme;
     if let Some(input) = build.pending_inputs.first() {
-        return Span::styled(
-            pad(&format!("⏸ {}", input.message), width),
-            t.style("status.paused"),
-        );
+        return Span::styled(pad(&format!("⏸ {}", input.message), width), t.style("status.paused"));
     }
     if build.status == Status::Running {
-        let stage = build
-            .current_stage()
-            .map(|s| s.name.as_str())
-            .unwrap_or("starting");
+        let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("starting");
         return match build.progress(ctx.now.timestamp_millis()) {
             Some(p) => {
                 let bar_w = (width / 3).clamp(4, 12);
@@ -207,17 +183,11 @@ fn tail<'a>(ctx: &Ctx, build: &Build, width: usize) -> Span<'a> {
         };
     }
     if let Some(stage) = build.failed_stage() {
-        return Span::styled(
-            pad(&format!("✖ {}", stage.name), width),
-            t.style("status.failed"),
-        );
+        return Span::styled(pad(&format!("✖ {}", stage.name), width), t.style("status.failed"));
     }
     let label = match (build.status, &build.tests) {
         (Status::Unstable, Some(tc)) => format!("{} of {} tests failed", tc.failed, tc.total),
         (s, _) => s.label().to_string(),
     };
-    Span::styled(
-        pad(&label, width),
-        Style::from(t.style(build.status.role())),
-    )
+    Span::styled(pad(&label, width), t.style(build.status.role()))
 }

@@ -17,19 +17,14 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let now = ctx.now;
     let mut spans = Vec::new();
     for h in ctx.state.sources.values() {
-        let since = |at: Option<chrono::DateTime<chrono::Utc>>| {
-            at.map(|a| short_secs((now - a).num_seconds().max(0)))
-        };
+        let since = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|a| short_secs((now - a).num_seconds().max(0)));
         let retry = h
             .retry_at
             .map(|r| format!(" · retry {}", short_secs((r - now).num_seconds().max(0))))
             .unwrap_or_default();
         let error = h.last_error.as_deref().unwrap_or("");
         let (style, text) = match h.level() {
-            HealthLevel::Waiting => (
-                t.style("status.pending"),
-                format!("{} … connecting", h.name),
-            ),
+            HealthLevel::Waiting => (t.style("status.pending"), format!("{} … connecting", h.name)),
             HealthLevel::Healthy if h.is_stale(now) => (
                 t.style("status.stale"),
                 format!(
@@ -40,11 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ),
             HealthLevel::Healthy => (
                 t.style("status.ok"),
-                format!(
-                    "{} ✔ {} ago",
-                    h.name,
-                    since(h.last_success).unwrap_or_default()
-                ),
+                format!("{} ✔ {} ago", h.name, since(h.last_success).unwrap_or_default()),
             ),
             HealthLevel::Degraded => (
                 t.style("status.unstable"),
@@ -54,10 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                     since(h.last_success).unwrap_or_default()
                 ),
             ),
-            HealthLevel::Down => (
-                t.style("status.failed"),
-                format!("{} ✖ {error}{retry}", h.name),
-            ),
+            HealthLevel::Down => (t.style("status.failed"), format!("{} ✖ {error}{retry}", h.name)),
         };
         spans.push(Span::styled(text, style));
         spans.push(Span::raw("  "));
@@ -71,9 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     // The operator's latest message: a flash (why a key did nothing) or a newer notice (an action's
     // outcome). Flashes fade after a while; notices after a minute.
     let flash = match (&ctx.view.flash, ctx.view.flash_at) {
-        (Some(f), Some(at)) if (now - at).num_seconds() < FLASH_SECS => {
-            Some((at, t.style("ui.warning"), f.clone()))
-        }
+        (Some(f), Some(at)) if (now - at).num_seconds() < FLASH_SECS => Some((at, t.style("ui.warning"), f.clone())),
         (Some(f), None) => Some((now, t.style("ui.warning"), f.clone())),
         _ => None,
     };
@@ -97,11 +83,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let width = area.width as usize;
     if let Some((_, style, text)) = message {
         // Health keeps at least part of the line: a degraded source must never be hidden.
-        let health_w = spans
-            .iter()
-            .map(|s| s.width())
-            .sum::<usize>()
-            .min(width * 11 / 20);
+        let health_w = spans.iter().map(|s| s.width()).sum::<usize>().min(width * 11 / 20);
         let health_text: String = spans.iter().map(|s| s.content.as_ref()).collect();
         let health_style = spans.first().map(|s| s.style).unwrap_or_default();
         let room = width.saturating_sub(health_w + 2);

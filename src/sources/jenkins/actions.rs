@@ -31,11 +31,7 @@ pub async fn trigger(
 
 pub fn trigger_url(client: &JenkinsClient, job: &str, parameterised: bool) -> String {
     // A parameterised job's /build renders a form; buildWithParameters starts it.
-    let verb = if parameterised {
-        "buildWithParameters"
-    } else {
-        "build"
-    };
+    let verb = if parameterised { "buildWithParameters" } else { "build" };
     format!("{}{verb}", client.job_url(job))
 }
 
@@ -51,12 +47,7 @@ pub fn queue_api_url(client: &JenkinsClient, location: &str) -> String {
 }
 
 /// Follow a queue item until it becomes a build, is cancelled, or is forgotten. Sends every change.
-pub async fn follow_queue(
-    client: &JenkinsClient,
-    job: &str,
-    queue_url: &str,
-    tx: &UpdateSender,
-) -> QueueState {
+pub async fn follow_queue(client: &JenkinsClient, job: &str, queue_url: &str, tx: &UpdateSender) -> QueueState {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30 * 60);
     let mut last: Option<QueueState> = None;
     let mut errors = 0;
@@ -110,20 +101,12 @@ pub fn queue_state(item: &QueueItemJson) -> QueueState {
             number: exe.number,
             url: exe.url.clone().unwrap_or_default(),
         },
-        None => QueueState::Waiting {
-            why: item.why.clone(),
-        },
+        None => QueueState::Waiting { why: item.why.clone() },
     }
 }
 
 async fn find_by_queue_id(client: &JenkinsClient, job: &str, queue_url: &str) -> Option<u64> {
-    let id: u64 = queue_url
-        .split("queue/item/")
-        .nth(1)?
-        .split('/')
-        .next()?
-        .parse()
-        .ok()?;
+    let id: u64 = queue_url.split("queue/item/").nth(1)?.split('/').next()?.parse().ok()?;
     let url = super::poll::with_tree(
         &format!("{}api/json", client.job_url(job)),
         "builds[number,queueId]{0,20}",
@@ -136,13 +119,7 @@ async fn find_by_queue_id(client: &JenkinsClient, job: &str, queue_url: &str) ->
         .map(|b| b.number)
 }
 
-pub fn input_url(
-    client: &JenkinsClient,
-    job: &str,
-    number: u64,
-    input_id: &str,
-    verb: &str,
-) -> String {
+pub fn input_url(client: &JenkinsClient, job: &str, number: u64, input_id: &str, verb: &str) -> String {
     format!(
         "{}input/{}/{verb}",
         client.build_url(job, number),
@@ -160,10 +137,7 @@ pub async fn approve(
 ) -> Result<(), HttpError> {
     if params.is_empty() {
         client
-            .post(
-                &input_url(client, job, number, input_id, "proceedEmpty"),
-                &[],
-            )
+            .post(&input_url(client, job, number, input_id, "proceedEmpty"), &[])
             .await?;
     } else {
         let json = serde_json::json!({
@@ -180,12 +154,7 @@ pub async fn approve(
     Ok(())
 }
 
-pub async fn reject(
-    client: &JenkinsClient,
-    job: &str,
-    number: u64,
-    input_id: &str,
-) -> Result<(), HttpError> {
+pub async fn reject(client: &JenkinsClient, job: &str, number: u64, input_id: &str) -> Result<(), HttpError> {
     client
         .post(&input_url(client, job, number, input_id, "abort"), &[])
         .await?;

@@ -108,8 +108,7 @@ impl JenkinsClient {
 
     pub async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, HttpError> {
         let (body, _) = self.get_bytes(url).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| HttpError::Decode(format!("{e} in {}", short_path(url))))
+        serde_json::from_slice(&body).map_err(|e| HttpError::Decode(format!("{e} in {}", short_path(url))))
     }
 
     pub async fn get_bytes(&self, url: &str) -> Result<(bytes::Bytes, HeaderMap), HttpError> {
@@ -129,11 +128,7 @@ impl JenkinsClient {
 
     /// POST a form. Fetches a crumb first if the server issues them, and on 403 fetches a fresh one
     /// and retries once (a crumb dies with its session).
-    pub async fn post(
-        &self,
-        url: &str,
-        form: &[(String, String)],
-    ) -> Result<PostAnswer, HttpError> {
+    pub async fn post(&self, url: &str, form: &[(String, String)]) -> Result<PostAnswer, HttpError> {
         let crumb = self.ensure_crumb(false).await?;
         let answer = self.post_once(url, form, &crumb).await?;
         if answer.status == 403 && crumb != Crumb::Disabled {
@@ -144,12 +139,7 @@ impl JenkinsClient {
         finish_post(answer, url)
     }
 
-    async fn post_once(
-        &self,
-        url: &str,
-        form: &[(String, String)],
-        crumb: &Crumb,
-    ) -> Result<RawAnswer, HttpError> {
+    async fn post_once(&self, url: &str, form: &[(String, String)], crumb: &Crumb) -> Result<RawAnswer, HttpError> {
         let mut rb = self.request(Method::POST, url).form(form);
         if let Crumb::Have { field, value } = crumb {
             rb = rb.header(field.as_str(), value.as_str());
@@ -158,11 +148,7 @@ impl JenkinsClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.unwrap_or_default();
-        Ok(RawAnswer {
-            status,
-            headers,
-            body,
-        })
+        Ok(RawAnswer { status, headers, body })
     }
 
     async fn ensure_crumb(&self, refresh: bool) -> Result<Crumb, HttpError> {
@@ -204,12 +190,7 @@ fn finish_post(answer: RawAnswer, url: &str) -> Result<PostAnswer, HttpError> {
             location,
         });
     }
-    Err(status_error(
-        answer.status,
-        &answer.headers,
-        &answer.body,
-        url,
-    ))
+    Err(status_error(answer.status, &answer.headers, &answer.body, url))
 }
 
 fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8], url: &str) -> HttpError {

@@ -2,12 +2,8 @@
 
 use serde_json::Value;
 
-use super::api::{
-    ActionJson, BuildJson, JobProperty, ParamDefJson, PendingInputJson, RunDescribe, StageJson,
-};
-use crate::model::{
-    Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts,
-};
+use super::api::{ActionJson, BuildJson, JobProperty, ParamDefJson, PendingInputJson, RunDescribe, StageJson};
+use crate::model::{Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts};
 
 pub fn job_kind(class: &str) -> JobKind {
     match class {
@@ -15,9 +11,9 @@ pub fn job_kind(class: &str) -> JobKind {
         "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
         | "jenkins.branch.OrganizationFolder" => JobKind::Multibranch,
         "org.jenkinsci.plugins.workflow.job.WorkflowJob" => JobKind::Pipeline,
-        "hudson.model.FreeStyleProject"
-        | "hudson.maven.MavenModuleSet"
-        | "hudson.matrix.MatrixProject" => JobKind::Freestyle,
+        "hudson.model.FreeStyleProject" | "hudson.maven.MavenModuleSet" | "hudson.matrix.MatrixProject" => {
+            JobKind::Freestyle
+        }
         c if c.ends_with("Folder") => JobKind::Folder,
         _ => JobKind::Other,
     }
@@ -54,9 +50,7 @@ pub fn causes(actions: &[ActionJson]) -> Vec<Cause> {
         for c in a.causes.iter().flatten() {
             let desc = c.short_description.clone().unwrap_or_default();
             let class = c.class.as_deref().unwrap_or("");
-            let cause = if class.ends_with("GitHubPushCause")
-                || desc.starts_with("Started by GitHub push")
-            {
+            let cause = if class.ends_with("GitHubPushCause") || desc.starts_with("Started by GitHub push") {
                 let user = desc
                     .strip_prefix("Started by GitHub push by ")
                     .map(|u| u.trim().to_string());
@@ -65,10 +59,7 @@ pub fn causes(actions: &[ActionJson]) -> Vec<Cause> {
                 Cause::ScmPoll
             } else if class.ends_with("TimerTriggerCause") || desc == "Started by timer" {
                 Cause::Timer
-            } else if class.ends_with("UserIdCause")
-                || class.ends_with("UserCause")
-                || c.user_name.is_some()
-            {
+            } else if class.ends_with("UserIdCause") || class.ends_with("UserCause") || c.user_name.is_some() {
                 Cause::User {
                     id: c.user_id.clone(),
                     name: c.user_name.clone(),
@@ -99,10 +90,7 @@ pub fn causes(actions: &[ActionJson]) -> Vec<Cause> {
 pub fn commit(actions: &[ActionJson], repo: Option<&str>) -> (Option<String>, Option<String>) {
     let build_data: Vec<&ActionJson> = actions
         .iter()
-        .filter(|a| {
-            a.last_built_revision.is_some()
-                && a.class.as_deref().is_none_or(|c| c.ends_with("BuildData"))
-        })
+        .filter(|a| a.last_built_revision.is_some() && a.class.as_deref().is_none_or(|c| c.ends_with("BuildData")))
         .collect();
     let wanted = repo.map(normalise_remote);
     // With a repo to match and several candidates, guessing could name the shared library's
@@ -110,12 +98,7 @@ pub fn commit(actions: &[ActionJson], repo: Option<&str>) -> (Option<String>, Op
     let chosen = match &wanted {
         Some(w) => build_data
             .iter()
-            .find(|a| {
-                a.remote_urls
-                    .iter()
-                    .flatten()
-                    .any(|u| &normalise_remote(u) == w)
-            })
+            .find(|a| a.remote_urls.iter().flatten().any(|u| &normalise_remote(u) == w))
             .or(if build_data.len() == 1 {
                 build_data.first()
             } else {
@@ -168,10 +151,7 @@ pub fn tests(actions: &[ActionJson]) -> Option<TestCounts> {
         .iter()
         .find(|a| {
             a.total_count.is_some()
-                && (a
-                    .class
-                    .as_deref()
-                    .is_some_and(|c| c.contains("TestResultAction"))
+                && (a.class.as_deref().is_some_and(|c| c.contains("TestResultAction"))
                     || a.url_name.as_deref() == Some("testReport"))
         })
         .map(|a| TestCounts {

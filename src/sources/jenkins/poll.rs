@@ -121,19 +121,18 @@ impl JenkinsPoller {
 
         let client = self.client.clone();
         let builds_per_job = self.builds_per_job;
-        let details: Vec<(WatchedJob, Result<JobDetail, HttpError>)> =
-            stream::iter(self.jobs.clone())
-                .map(|w| {
-                    let client = client.clone();
-                    async move {
-                        let url = job_detail_url(&client, &w.full_name, builds_per_job);
-                        let r = client.get_json::<JobDetail>(&url).await;
-                        (w, r)
-                    }
-                })
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
+        let details: Vec<(WatchedJob, Result<JobDetail, HttpError>)> = stream::iter(self.jobs.clone())
+            .map(|w| {
+                let client = client.clone();
+                async move {
+                    let url = job_detail_url(&client, &w.full_name, builds_per_job);
+                    let r = client.get_json::<JobDetail>(&url).await;
+                    (w, r)
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
 
         let mut jobs = Vec::new();
         for (watched, result) in details {
@@ -199,36 +198,25 @@ impl JenkinsPoller {
         Ok(out)
     }
 
-    async fn job_with_stages(
-        &mut self,
-        watched: &WatchedJob,
-        detail: JobDetail,
-    ) -> Result<Job, HttpError> {
+    async fn job_with_stages(&mut self, watched: &WatchedJob, detail: JobDetail) -> Result<Job, HttpError> {
         let kind = map::job_kind(&detail.class);
         let mut builds: Vec<Build> = detail
             .builds
             .iter()
             .map(|b| map::build(b, watched.repo.as_deref()))
             .collect();
-        builds.sort_by(|a, b| b.number.cmp(&a.number));
+        builds.sort_by_key(|b| std::cmp::Reverse(b.number));
         let pipeline = kind == JobKind::Pipeline;
         if pipeline {
             let client = self.client.clone();
             let todo: Vec<(usize, u64)> = builds
                 .iter()
                 .enumerate()
-                .filter(|(_, b)| {
-                    !self
-                        .finished
-                        .contains_key(&(watched.full_name.clone(), b.number))
-                })
+                .filter(|(_, b)| !self.finished.contains_key(&(watched.full_name.clone(), b.number)))
                 .map(|(i, b)| (i, b.number))
                 .collect();
             let name = watched.full_name.clone();
-            let fetched: Vec<(
-                usize,
-                Result<(Vec<Stage>, Vec<PendingInput>, Status), HttpError>,
-            )> = stream::iter(todo)
+            let fetched: Vec<(usize, Result<RunParts, HttpError>)> = stream::iter(todo)
                 .map(|(i, number)| {
                     let client = client.clone();
                     let name = name.clone();
@@ -254,8 +242,7 @@ impl JenkinsPoller {
                 }
             }
             for b in builds.iter_mut() {
-                if let Some((stages, inputs)) =
-                    self.finished.get(&(watched.full_name.clone(), b.number))
+                if let Some((stages, inputs)) = self.finished.get(&(watched.full_name.clone(), b.number))
                     && b.stages.is_empty()
                 {
                     b.stages = stages.clone();
@@ -285,15 +272,11 @@ impl JenkinsPoller {
 }
 
 /// Stages, pending inputs and the run status of one Pipeline run.
-async fn fetch_run(
-    client: &JenkinsClient,
-    job: &str,
-    number: u64,
-) -> Result<(Vec<Stage>, Vec<PendingInput>, Status), HttpError> {
+type RunParts = (Vec<Stage>, Vec<PendingInput>, Status);
+
+async fn fetch_run(client: &JenkinsClient, job: &str, number: u64) -> Result<RunParts, HttpError> {
     let build_url = client.build_url(job, number);
-    let run: RunDescribe = client
-        .get_json(&format!("{build_url}wfapi/describe"))
-        .await?;
+    let run: RunDescribe = client.get_json(&format!("{build_url}wfapi/describe")).await?;
     let mut stages = map::stages(&run);
     let status = Status::from_wfapi(&run.status);
     // The run's stage list carries the stage error only sometimes; the failed step inside says why.
