@@ -174,3 +174,25 @@ fn an_action_is_never_sent_twice() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(posts(&estate, "/job/catalog-service/build"), 1);
 }
+
+#[test]
+fn reject_an_input_and_abort_a_build_with_keys() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let estate = estate(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cockpit(&estate, dir.path(), &[]);
+    c.wait_for("Deploy to production?", T);
+    c.send("x");
+    c.wait_for("Reject \"Deploy to production?\"", T);
+    c.send("payments-api\r");
+    c.wait_for("✔ Reject", T);
+    assert_eq!(posts(&estate, "/input/Deploy-production/abort"), 1);
+
+    // checkout-web is running: x aborts it (staging is not protected: Enter confirms).
+    c.send("jj");
+    c.send("x");
+    c.wait_for("Abort dominion/checkout-web", T);
+    c.send("\r");
+    c.wait_for("✔ Abort", T);
+    assert_eq!(posts(&estate, "/stop"), 1);
+}

@@ -397,7 +397,7 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
                     format!("`{}` printed no token", argv.join(" ")),
                 ));
             }
-            Ok((Some(Secret::new(token)), Some(format!("command `{}`", argv.join(" ")))))
+            Ok((Some(Secret::new(token)), Some(format!("the output of `{program} …`"))))
         }
         (None, None) => Ok((None, None)),
     }
