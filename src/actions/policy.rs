@@ -46,3 +46,67 @@ pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::actions::plan::{ActionKind, ActionRequest, plan};
+    use crate::model::sample;
+
+    fn request(kind: ActionKind, env: Option<&str>) -> ActionRequest {
+        ActionRequest {
+            kind,
+            service: "payments-api".into(),
+            source: "jenkins".into(),
+            environment: env.map(str::to_string),
+        }
+    }
+
+    fn approve() -> ActionKind {
+        ActionKind::ApproveInput {
+            job: "dominion/payments-api".into(),
+            build: 100,
+            input_id: "Deploy-production".into(),
+            message: "Deploy to production?".into(),
+            params: vec![],
+        }
+    }
+
+    #[test]
+    fn protected_environment_needs_the_name_typed() {
+        let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let p = plan(request(approve(), Some("production")), &state);
+        assert_eq!(p.confirm, crate::actions::Confirm::TypeName("payments-api".into()));
+        assert!(check(&p, &PolicyContext { state: &state, read_only: false }).is_ok());
+        assert!(p.calls[0].url.ends_with("/job/dominion/job/payments-api/100/input/Deploy-production/proceedEmpty"));
+    }
+
+    #[test]
+    fn read_only_flag_and_environment_refuse() {
+        let mut state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let p = plan(request(approve(), Some("production")), &state);
+        assert!(check(&p, &PolicyContext { state: &state, read_only: true }).unwrap_err().contains("--read-only"));
+        state.environments[1].read_only = true;
+        let p = plan(request(approve(), Some("production")), &state);
+        assert!(check(&p, &PolicyContext { state: &state, read_only: false }).unwrap_err().contains("read-only"));
+    }
+
+    #[test]
+    fn stale_intents_are_refused() {
+        let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        // ledger-service #100 failed: nothing to abort, nothing to approve.
+        let abort = plan(
+            request(ActionKind::AbortBuild { job: "dominion/ledger-service".into(), build: 100 }, None),
+            &state,
+        );
+        assert!(check(&abort, &PolicyContext { state: &state, read_only: false }).unwrap_err().contains("not running"));
+        let mut kind = approve();
+        if let ActionKind::ApproveInput { job, .. } = &mut kind {
+            *job = "dominion/ledger-service".into();
+        }
+        let p = plan(request(kind, None), &state);
+        assert!(check(&p, &PolicyContext { state: &state, read_only: false }).is_err());
+    }
+}

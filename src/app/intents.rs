@@ -247,3 +247,20 @@ pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
     ));
     Intent::None
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::sample;
+
+    #[test]
+    fn environment_is_read_from_stage_and_message() {
+        let state = sample::estate(1, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(environment_for(&state, &["Deploy to production?"]).as_deref(), Some("production"));
+        assert_eq!(environment_for(&state, &["Approve prod"]).as_deref(), Some("production"));
+        assert_eq!(environment_for(&state, &["Deploy to staging"]).as_deref(), Some("staging"));
+        assert_eq!(environment_for(&state, &["Build & unit tests"]), None);
+    }
+}

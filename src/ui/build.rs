@@ -44,29 +44,18 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     } else {
         Status::Paused
     };
-    let mut summary = vec![
-        Span::styled(format!("{} {}", status.glyph(), status.label()), t.style(status.role())),
-        Span::styled(
-            format!("  started {} ago", age(build.timestamp_ms, ctx.now)),
-            t.style("ui.muted"),
-        ),
-    ];
-    if build.status.is_active() {
+    let timing = if build.status.is_active() {
         let elapsed = ctx.now.timestamp_millis() - build.timestamp_ms;
-        let est = build
-            .estimated_duration_ms
-            .map(|e| format!(" of ~{}", duration(e)))
-            .unwrap_or_default();
-        summary.push(Span::styled(
-            format!(", {}{est}", duration(elapsed)),
-            t.style("ui.muted"),
-        ));
+        let est = build.estimated_duration_ms.map(|e| format!(" of ~{}", duration(e))).unwrap_or_default();
+        format!(" · {}{est}", duration(elapsed))
     } else {
-        summary.push(Span::styled(
-            format!(", took {}", duration(build.duration_ms)),
-            t.style("ui.muted"),
-        ));
-    }
+        format!(" · took {}", duration(build.duration_ms))
+    };
+    let summary = vec![
+        Span::styled(format!("{} {}", status.glyph(), status.label()), t.style(status.role())),
+        Span::styled(timing, t.style("ui.muted")),
+        Span::styled(format!(" · {} ago", age(build.timestamp_ms, ctx.now)), t.style("ui.muted")),
+    ];
     lines.push(Line::from(summary));
     let cause = build.causes.iter().map(describe_cause).collect::<Vec<_>>().join("; ");
     if !cause.is_empty() {
@@ -77,7 +66,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     if let Some(sha) = &build.commit {
         let short = &sha[..sha.len().min(10)];
-        let branch = build.branch.as_deref().map(|b| format!(" ({b})")).unwrap_or_default();
+        let branch = build.branch.as_deref().map(|b| format!(" on {}", short_branch(b))).unwrap_or_default();
         lines.push(Line::from(Span::styled(
             fit(&format!("commit  {short}{branch}"), width),
             t.style("ui.text"),
@@ -233,4 +222,10 @@ fn describe_cause(c: &Cause) -> String {
             description.clone()
         }
     }
+}
+
+/// `refs/remotes/origin/master` and `origin/master` read as `master`.
+fn short_branch(branch: &str) -> &str {
+    let b = branch.strip_prefix("refs/remotes/").or_else(|| branch.strip_prefix("refs/heads/")).unwrap_or(branch);
+    b.strip_prefix("origin/").unwrap_or(b)
 }
