@@ -3,6 +3,26 @@
 
 mod cli;
 
+/// Print a line to stdout. A closed pipe (`flightdeck status --json | head`) ends the program
+/// quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($arg)*).and_then(|_| std::io::stdout().flush()).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,17 +92,17 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             command: ConfigCommand::Check,
         }) => {
             let (config, _estate) = load(&cli.common, &paths).await?;
-            print!("{}", config.render_effective());
+            out_raw!("{}", config.render_effective());
             Ok(())
         }
         Some(Command::Keys) => {
             let (config, _estate) = load(&cli.common, &paths)
                 .await
                 .unwrap_or_else(|_| (default_config(), None));
-            println!("| keys | action | what it does |\n|---|---|---|");
+            out!("| keys | action | what it does |\n|---|---|---|");
             for (action, keys) in config.keymap.iter() {
                 let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-                println!(
+                out!(
                     "| {} | `{}` | {} |",
                     keys.join(" "),
                     action.name(),
@@ -93,9 +113,9 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Some(Command::Theme) => {
             let theme = theme(&cli.common, "dark", &paths)?;
-            println!("theme {}", theme.name);
+            out!("theme {}", theme.name);
             for (role, style) in theme.roles() {
-                println!("{role:<18} {style:?}");
+                out!("{role:<18} {style:?}");
             }
             Ok(())
         }
@@ -103,7 +123,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let estate = Estate::start(SimOptions::default())
                 .await
                 .map_err(|e| Failure::Other(format!("cannot start the simulated estate: {e}")))?;
-            println!(
+            out!(
                 "# export FLIGHTDECK_DEMO_TOKEN=demo-token\n{}",
                 estate.demo_config_toml()
             );
@@ -116,7 +136,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let mut rt = runtime(&config, &cli.common, &paths)?;
             rt.poll_all_once().await;
             let text = serde_json::to_string_pretty(&rt.state).map_err(|e| Failure::Other(e.to_string()))?;
-            println!("{text}");
+            out!("{text}");
             Ok(())
         }
         Some(Command::Snapshot { size: (w, h) }) => {
@@ -136,7 +156,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 keymap: &config.keymap,
                 now: Utc::now(),
             };
-            print!("{}", ui::render_to_text(&ctx, w, h));
+            out_raw!("{}", ui::render_to_text(&ctx, w, h));
             Ok(())
         }
         None => {
@@ -206,14 +226,14 @@ fn runtime(config: &Config, common: &Common, paths: &ConfigPaths) -> Result<Runt
 fn print_paths(common: &Common, paths: &ConfigPaths) {
     let config = config::resolve_path(common.config.as_deref(), paths);
     let show = |p: Option<PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into());
-    println!("config file   {}", show(config));
-    println!("themes dir    {}", show(paths.themes_dir()));
-    println!("audit file    {}", show(paths.audit_file()));
-    println!(
+    out!("config file   {}", show(config));
+    out!("themes dir    {}", show(paths.themes_dir()));
+    out!("audit file    {}", show(paths.audit_file()));
+    out!(
         "demo audit    {}",
         show(paths.data_dir.as_ref().map(|d| d.join("demo-audit.jsonl")))
     );
-    println!("log file      {}", show(paths.log_file()));
+    out!("log file      {}", show(paths.log_file()));
 }
 
 /// Logs go to a file: the terminal belongs to the cockpit.

@@ -196,3 +196,38 @@ fn reject_an_input_and_abort_a_build_with_keys() {
     c.wait_for("✔ Abort", T);
     assert_eq!(posts(&estate, "/stop"), 1);
 }
+
+#[test]
+fn keys_do_nothing_while_the_terminal_is_too_small() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let estate = estate(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &estate.demo_config_toml());
+    let data = dir.path().join("data");
+    let mut c = Cockpit::spawn(
+        &["--config", config.to_str().unwrap()],
+        &[
+            ("FLIGHTDECK_DEMO_TOKEN", "demo-token"),
+            ("XDG_DATA_HOME", data.to_str().unwrap()),
+        ],
+        50,
+        12,
+    );
+    c.wait_for("Terminal too small", T);
+    // Blind keys must not act: b then y would trigger a build on a normal screen.
+    c.send("b");
+    c.send("y");
+    c.send("\r");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        estate
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        0
+    );
+    c.send("q");
+    assert!(c.wait_exit(Duration::from_secs(5)).is_some(), "q must still quit");
+}

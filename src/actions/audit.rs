@@ -54,12 +54,24 @@ impl AuditLog {
 
 /// The operating-system user running the cockpit.
 pub fn os_user() -> String {
-    for var in ["USER", "LOGNAME", "USERNAME"] {
-        if let Ok(v) = std::env::var(var)
-            && !v.is_empty()
-        {
-            return v;
+    static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    USER.get_or_init(|| {
+        for var in ["USER", "LOGNAME", "USERNAME"] {
+            if let Ok(v) = std::env::var(var)
+                && !v.is_empty()
+            {
+                return v;
+            }
         }
-    }
-    "unknown".into()
+        // No login variables (a service, a bare container): ask the system.
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "unknown".into())
+    })
+    .clone()
 }

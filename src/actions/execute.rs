@@ -127,7 +127,11 @@ impl Executor {
             service: req.service.clone(),
             environment: req.environment.clone(),
             target: req.target(),
-            plan: plan.calls.iter().map(|c| format!("{} {}", c.method, c.url)).collect(),
+            plan: plan
+                .calls
+                .iter()
+                .map(|c| format!("{} {} ({})", c.method, c.url, c.why))
+                .collect(),
             result: result.to_string(),
             detail: detail.to_string(),
         };

@@ -172,7 +172,11 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
                     b.status.label()
                 ));
             }
-            (format!("Trigger a build of {job}"), calls)
+            let title = match &request.environment {
+                Some(env) => format!("Trigger a build of {job} for {env}"),
+                None => format!("Trigger a build of {job}"),
+            };
+            (title, calls)
         }
         ActionKind::ApproveInput {
             job,
@@ -219,6 +223,28 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             (format!("Abort {job} #{build}"), calls)
         }
     };
+    if let Some(h) = state.sources.get(&request.source) {
+        let now = chrono::Utc::now();
+        if h.consecutive_failures > 0 || h.is_stale(now) {
+            let age = h
+                .last_success
+                .map(|t| format!("{}s", (now - t).num_seconds().max(0)))
+                .unwrap_or_else(|| "ever".into());
+            notes.push(format!(
+                "{} has not answered for {age} ({}): what you see may be out of date",
+                request.source,
+                h.last_error.as_deref().unwrap_or("no answer")
+            ));
+        }
+    }
+    for (name, value) in match &request.kind {
+        ActionKind::TriggerBuild { params, .. } | ActionKind::ApproveInput { params, .. } => params.as_slice(),
+        _ => &[],
+    } {
+        if value.trim().is_empty() {
+            notes.push(format!("parameter {name} is empty"));
+        }
+    }
     let environment = request.environment.as_ref().and_then(|e| state.environment(e)).cloned();
     let confirm = match &environment {
         Some(env) if env.protected => {

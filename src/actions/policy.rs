@@ -79,18 +79,51 @@ mod tests {
         let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         let p = plan(request(approve(), Some("production")), &state);
         assert_eq!(p.confirm, crate::actions::Confirm::TypeName("payments-api".into()));
-        assert!(check(&p, &PolicyContext { state: &state, read_only: false }).is_ok());
-        assert!(p.calls[0].url.ends_with("/job/dominion/job/payments-api/100/input/Deploy-production/proceedEmpty"));
+        assert!(
+            check(
+                &p,
+                &PolicyContext {
+                    state: &state,
+                    read_only: false
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            p.calls[0]
+                .url
+                .ends_with("/job/dominion/job/payments-api/100/input/Deploy-production/proceedEmpty")
+        );
     }
 
     #[test]
     fn read_only_flag_and_environment_refuse() {
         let mut state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         let p = plan(request(approve(), Some("production")), &state);
-        assert!(check(&p, &PolicyContext { state: &state, read_only: true }).unwrap_err().contains("--read-only"));
+        assert!(
+            check(
+                &p,
+                &PolicyContext {
+                    state: &state,
+                    read_only: true
+                }
+            )
+            .unwrap_err()
+            .contains("--read-only")
+        );
         state.environments[1].read_only = true;
         let p = plan(request(approve(), Some("production")), &state);
-        assert!(check(&p, &PolicyContext { state: &state, read_only: false }).unwrap_err().contains("read-only"));
+        assert!(
+            check(
+                &p,
+                &PolicyContext {
+                    state: &state,
+                    read_only: false
+                }
+            )
+            .unwrap_err()
+            .contains("read-only")
+        );
     }
 
     #[test]
@@ -98,15 +131,75 @@ mod tests {
         let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         // ledger-service #100 failed: nothing to abort, nothing to approve.
         let abort = plan(
-            request(ActionKind::AbortBuild { job: "dominion/ledger-service".into(), build: 100 }, None),
+            request(
+                ActionKind::AbortBuild {
+                    job: "dominion/ledger-service".into(),
+                    build: 100,
+                },
+                None,
+            ),
             &state,
         );
-        assert!(check(&abort, &PolicyContext { state: &state, read_only: false }).unwrap_err().contains("not running"));
+        assert!(
+            check(
+                &abort,
+                &PolicyContext {
+                    state: &state,
+                    read_only: false
+                }
+            )
+            .unwrap_err()
+            .contains("not running")
+        );
         let mut kind = approve();
         if let ActionKind::ApproveInput { job, .. } = &mut kind {
             *job = "dominion/ledger-service".into();
         }
         let p = plan(request(kind, None), &state);
-        assert!(check(&p, &PolicyContext { state: &state, read_only: false }).is_err());
+        assert!(
+            check(
+                &p,
+                &PolicyContext {
+                    state: &state,
+                    read_only: false
+                }
+            )
+            .is_err()
+        );
+    }
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::actions::plan::{ActionKind, ActionRequest, plan};
+    use crate::model::sample;
+
+    #[test]
+    fn a_plan_on_stale_data_says_so() {
+        let mut state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let h = state.sources.get_mut("jenkins").unwrap();
+        h.consecutive_failures = 3;
+        h.last_error = Some("cannot connect: connection refused".into());
+        let req = ActionRequest {
+            kind: ActionKind::TriggerBuild {
+                job: "dominion/payments-api".into(),
+                params: vec![("VERSION".into(), "".into())],
+                parameterised: true,
+            },
+            service: "payments-api".into(),
+            source: "jenkins".into(),
+            environment: None,
+        };
+        let p = plan(req, &state);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("may be out of date") && n.contains("connection refused")),
+            "{:?}",
+            p.notes
+        );
+        assert!(p.notes.iter().any(|n| n.contains("VERSION is empty")), "{:?}", p.notes);
     }
 }

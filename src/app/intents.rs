@@ -82,7 +82,7 @@ pub fn trigger_build(state: &State, view: &mut View) -> Intent {
         source: service.jobs.source.clone(),
         environment: None,
     };
-    if params.is_empty() {
+    if params.is_empty() || view.read_only {
         return Intent::Plan(request);
     }
     open_form(view, format!("Build {job_name}"), request, &params, None);
@@ -112,7 +112,7 @@ pub fn deploy(state: &State, view: &mut View) -> Intent {
         source: service.jobs.source.clone(),
         environment: env.clone(),
     };
-    if job.parameters.is_empty() {
+    if job.parameters.is_empty() || view.read_only {
         return Intent::Plan(request);
     }
     open_form(
@@ -202,7 +202,7 @@ pub fn approve(state: &State, view: &mut View) -> Intent {
         source: service.jobs.source.clone(),
         environment: environment_for(state, &[&input.message, stage]),
     };
-    if input.inputs.is_empty() {
+    if input.inputs.is_empty() || view.read_only {
         return Intent::Plan(request);
     }
     let title = format!("Approve \"{}\"", input.message);
@@ -258,9 +258,18 @@ mod tests {
     #[test]
     fn environment_is_read_from_stage_and_message() {
         let state = sample::estate(1, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
-        assert_eq!(environment_for(&state, &["Deploy to production?"]).as_deref(), Some("production"));
-        assert_eq!(environment_for(&state, &["Approve prod"]).as_deref(), Some("production"));
-        assert_eq!(environment_for(&state, &["Deploy to staging"]).as_deref(), Some("staging"));
+        assert_eq!(
+            environment_for(&state, &["Deploy to production?"]).as_deref(),
+            Some("production")
+        );
+        assert_eq!(
+            environment_for(&state, &["Approve prod"]).as_deref(),
+            Some("production")
+        );
+        assert_eq!(
+            environment_for(&state, &["Deploy to staging"]).as_deref(),
+            Some("staging")
+        );
         assert_eq!(environment_for(&state, &["Build & unit tests"]), None);
     }
 }

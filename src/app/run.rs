@@ -71,6 +71,18 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
             event = events.next() => {
                 match event {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                        // Below the minimum size nothing readable is on screen: only quitting works,
+                        // so nobody confirms a popup they cannot see.
+                        let size = terminal.size()?;
+                        if size.width < ui::MIN_WIDTH || size.height < ui::MIN_HEIGHT {
+                            let quit = super::keys::key_spec(&key)
+                                .and_then(|k| config.keymap.action_for(&k))
+                                .is_some_and(|a| a == crate::config::KeyAction::Quit);
+                            if quit {
+                                return Ok(());
+                            }
+                            continue;
+                        }
                         let intent = handle_key(&runtime.state, &mut view, &config.keymap, &key);
                         if !act(intent, &mut runtime, &mut view, &options, &done_tx) {
                             return Ok(());
@@ -123,6 +135,10 @@ fn act(
                     notify.notify_one();
                 }
             }
+            view.say(match source {
+                Some(s) => format!("polling {s} now"),
+                None => "polling every source now".to_string(),
+            });
         }
         Intent::Plan(request) => {
             let planned = plan::plan(request, &runtime.state);

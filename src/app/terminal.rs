@@ -6,6 +6,10 @@ use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 
+/// Set while the cockpit owns the terminal, so a panic in `status` or `snapshot` does not write
+/// terminal escape sequences into a pipe.
+static ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Restores the terminal when dropped, whatever path leaves the cockpit.
 pub struct TerminalGuard {
     mouse: bool,
@@ -14,6 +18,7 @@ pub struct TerminalGuard {
 impl TerminalGuard {
     pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         enable_raw_mode()?;
+        ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut out = io::stdout();
         execute!(out, EnterAlternateScreen, crossterm::cursor::Hide)?;
         if mouse {
@@ -30,6 +35,9 @@ impl Drop for TerminalGuard {
 }
 
 fn restore(mouse: bool) {
+    if !ACTIVE.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     let mut out = io::stdout();
     if mouse {
         let _ = execute!(out, DisableMouseCapture);

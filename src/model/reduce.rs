@@ -89,7 +89,12 @@ impl State {
                 for mut job in jobs {
                     job.source = source.clone();
                     job.observed_at = at;
-                    self.jobs.insert(job.full_name.clone(), job);
+                    let now_waits = job.waits_for_input() as usize;
+                    let was_waiting = self
+                        .jobs
+                        .insert(job.full_name.clone(), job)
+                        .is_some_and(|old| old.waits_for_input()) as usize;
+                    self.waiting = self.waiting + now_waits - was_waiting;
                 }
             }
             Update::Build { job, at, build } => self.merge_build(&job, at, build),
@@ -193,6 +198,7 @@ impl State {
         let Some(job) = self.jobs.get_mut(job) else {
             return;
         };
+        let was_waiting = job.waits_for_input() as usize;
         job.observed_at = at;
         match job.builds.iter_mut().find(|b| b.number == build.number) {
             Some(existing) => *existing = build,
@@ -205,6 +211,8 @@ impl State {
                 job.builds.insert(pos, build);
             }
         }
+        let now_waits = job.waits_for_input() as usize;
+        self.waiting = self.waiting + now_waits - was_waiting;
     }
 
     pub fn push_notice(&mut self, notice: Notice) {

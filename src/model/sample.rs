@@ -89,6 +89,7 @@ pub fn estate(n: usize, now: DateTime<Utc>) -> State {
             },
         );
     }
+    state.waiting = state.jobs.values().filter(|j| j.waits_for_input()).count();
     state
 }
 

@@ -21,6 +21,9 @@ pub struct State {
     pub notices: Vec<Notice>,
     /// Bumped on every applied update, so the UI can tell when to redraw.
     pub revision: u64,
+    /// How many jobs' newest builds wait for input; kept by the reducer so the header need not
+    /// walk the whole estate on every frame.
+    pub waiting: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,6 +84,11 @@ impl Job {
         self.builds.first()
     }
 
+    /// Does the newest build wait for a human?
+    pub fn waits_for_input(&self) -> bool {
+        self.latest().is_some_and(|b| !b.pending_inputs.is_empty())
+    }
+
     pub fn build(&self, number: u64) -> Option<&Build> {
         self.builds.iter().find(|b| b.number == number)
     }
@@ -137,6 +145,10 @@ impl State {
                 }
             })
             .unwrap_or(Status::Unknown)
+    }
+
+    pub fn waiting_inputs(&self) -> usize {
+        self.waiting
     }
 
     /// Has every configured source answered at least once (used by `snapshot` and `status`)?

@@ -46,16 +46,22 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     };
     let timing = if build.status.is_active() {
         let elapsed = ctx.now.timestamp_millis() - build.timestamp_ms;
-        let est = build.estimated_duration_ms.map(|e| format!(" of ~{}", duration(e))).unwrap_or_default();
+        let est = build
+            .estimated_duration_ms
+            .map(|e| format!(" of ~{}", duration(e)))
+            .unwrap_or_default();
         format!(" · {}{est}", duration(elapsed))
     } else {
         format!(" · took {}", duration(build.duration_ms))
     };
-    let summary = vec![
+    let mut summary = vec![
         Span::styled(format!("{} {}", status.glyph(), status.label()), t.style(status.role())),
         Span::styled(timing, t.style("ui.muted")),
-        Span::styled(format!(" · {} ago", age(build.timestamp_ms, ctx.now)), t.style("ui.muted")),
     ];
+    let ago = format!(" · {} ago", age(build.timestamp_ms, ctx.now));
+    if summary.iter().map(|s| s.width()).sum::<usize>() + ago.chars().count() <= width {
+        summary.push(Span::styled(ago, t.style("ui.muted")));
+    }
     lines.push(Line::from(summary));
     let cause = build.causes.iter().map(describe_cause).collect::<Vec<_>>().join("; ");
     if !cause.is_empty() {
@@ -66,7 +72,11 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     if let Some(sha) = &build.commit {
         let short = &sha[..sha.len().min(10)];
-        let branch = build.branch.as_deref().map(|b| format!(" on {}", short_branch(b))).unwrap_or_default();
+        let branch = build
+            .branch
+            .as_deref()
+            .map(|b| format!(" on {}", short_branch(b)))
+            .unwrap_or_default();
         lines.push(Line::from(Span::styled(
             fit(&format!("commit  {short}{branch}"), width),
             t.style("ui.text"),
@@ -114,7 +124,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         )]));
         let who = match &input.submitter {
             Some(s) => format!("Jenkins allows only: {s}"),
-            None => "submitter not restricted in what Jenkins shows".into(),
+            None => "Jenkins does not say who may approve".into(),
         };
         lines.push(Line::from(Span::styled(
             fit(&format!("  input id {} · {who}", input.id), width),
@@ -145,10 +155,35 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         }
     }
 
-    // Stages.
+    // Stages. When they do not all fit (80x24), the leading passed stages fold into one line so
+    // the stage that failed, runs or waits is always on screen.
     if !build.stages.is_empty() {
         lines.push(Line::from(""));
-        for stage in &build.stages {
+        let errors = build.stages.iter().filter(|s| s.error.is_some()).count();
+        let room = (inner.height as usize).saturating_sub(lines.len() + 2);
+        let leading_ok = build.stages.iter().take_while(|s| s.status == Status::Ok).count();
+        let fold = if build.stages.len() + errors > room && leading_ok > 1 {
+            (build.stages.len() + errors + 1)
+                .saturating_sub(room)
+                .clamp(2, leading_ok)
+        } else {
+            0
+        };
+        if fold > 0 {
+            let first = &build.stages[0].name;
+            let last = &build.stages[fold - 1].name;
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} ", Status::Ok.glyph()), t.style(Status::Ok.role())),
+                Span::styled(
+                    fit(
+                        &format!("{fold} stages passed: {first} … {last}"),
+                        width.saturating_sub(2),
+                    ),
+                    t.style("ui.muted"),
+                ),
+            ]));
+        }
+        for stage in &build.stages[fold..] {
             let d = if stage.status.is_active() && stage.duration_ms == 0 {
                 duration(ctx.now.timestamp_millis() - stage.start_ms)
             } else {
@@ -163,7 +198,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             if let Some(err) = &stage.error {
                 let kind = err.kind.rsplit('.').next().unwrap_or("");
                 lines.push(Line::from(Span::styled(
-                    format!("    ✖ {} ({kind})", err.message),
+                    fit(&format!("  ✖ {} ({kind})", err.message), width),
                     t.style("status.failed"),
                 )));
             }
@@ -226,6 +261,9 @@ fn describe_cause(c: &Cause) -> String {
 
 /// `refs/remotes/origin/master` and `origin/master` read as `master`.
 fn short_branch(branch: &str) -> &str {
-    let b = branch.strip_prefix("refs/remotes/").or_else(|| branch.strip_prefix("refs/heads/")).unwrap_or(branch);
+    let b = branch
+        .strip_prefix("refs/remotes/")
+        .or_else(|| branch.strip_prefix("refs/heads/"))
+        .unwrap_or(branch);
     b.strip_prefix("origin/").unwrap_or(b)
 }

@@ -28,28 +28,30 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         spans.push(Span::styled(" ⊘ READ-ONLY ", t.style("ui.lock")));
         spans.push(Span::raw(" "));
     }
-    let waiting = ctx
-        .state
-        .services
-        .iter()
-        .filter(|s| {
-            ctx.state
-                .latest_build(s)
-                .is_some_and(|(_, b)| !b.pending_inputs.is_empty())
-        })
-        .count();
+    let waiting = ctx.state.waiting_inputs();
+    let clock = ctx
+        .view
+        .show_clock
+        .then(|| ctx.now.with_timezone(&chrono::Local).format("%H:%M:%S").to_string());
+    let clock_w = clock.as_ref().map(|c| c.len() + 1).unwrap_or(0);
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let badge = format!("⏸ {waiting} waiting for approval");
+    let room = (area.width as usize).saturating_sub(used + clock_w);
     if waiting > 0 {
-        spans.push(Span::styled(
-            format!("⏸ {waiting} waiting for approval"),
-            t.style("status.paused"),
-        ));
+        // The badge shrinks before it disappears: it is why an SRE looks at this screen.
+        let text = if badge.chars().count() <= room {
+            badge
+        } else {
+            format!("⏸ {waiting}")
+        };
+        if text.chars().count() <= room {
+            spans.push(Span::styled(text, t.style("status.paused")));
+        }
     }
-    let left = Line::from(spans);
-    frame.render_widget(Paragraph::new(left), area);
-    if ctx.view.show_clock {
-        let clock = ctx.now.with_timezone(&chrono::Local).format("%H:%M:%S").to_string();
-        let w = clock.len() as u16 + 1;
-        if area.width > w + 40 {
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    if let Some(clock) = clock {
+        let w = clock_w as u16;
+        if (used + clock_w) as u16 <= area.width {
             let r = Rect {
                 x: area.x + area.width - w,
                 y: area.y,

@@ -25,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         t.style("ui.muted"),
     )));
     let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, 76, h);
+    let r = centered(area, 96, h);
     frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)

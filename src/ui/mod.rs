@@ -78,7 +78,7 @@ fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let split = if area.width >= SIDE_BY_SIDE {
         Layout::default()
             .direction(Direction::Horizontal)
-            .constraints([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .constraints([Constraint::Percentage(62), Constraint::Percentage(38)])
             .split(area)
     } else {
         // Stacked: the services pane takes what its rows need (up to half), the build pane the rest.

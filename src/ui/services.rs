@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     // Keep the selection on screen, scrolling by whole pages of rows.
     let offset = if selected >= rows { selected + 1 - rows } else { 0 };
     let width = inner.width as usize;
-    let name_w = (width / 4).clamp(10, 24);
+    let name_w = (width / 4).clamp(10, 22);
     let lines: Vec<Line> = visible
         .iter()
         .enumerate()
@@ -114,7 +114,7 @@ fn row<'a>(ctx: &Ctx, service: &'a Service, width: usize, name_w: usize, selecte
                 used += strip_w + 1;
             }
             let remaining = width.saturating_sub(used + 1);
-            if remaining >= 8 {
+            if remaining >= 6 {
                 spans.push(Span::raw(" "));
                 spans.push(tail(ctx, build, remaining));
             }
