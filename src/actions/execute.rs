@@ -56,6 +56,7 @@ impl Executor {
             Ok(detail) => (true, detail.clone()),
             Err(e) => (false, e.clone()),
         };
+        tracing::info!(action = req.kind.name(), target = %req.target(), ok, "{detail}");
         let audit_error = self.record(&plan, if ok { "ok" } else { "failed" }, &detail).err();
         let outcome = ActionOutcome {
             at: Utc::now(),

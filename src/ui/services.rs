@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::{age, pad};
 use super::{Ctx, Pane, visible_services};
-use crate::model::{Build, Job, Service, Status};
+use crate::model::{Build, Job, QueueState, Service, Status};
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
@@ -116,7 +116,7 @@ fn row<'a>(ctx: &Ctx, service: &'a Service, width: usize, name_w: usize, selecte
             let remaining = width.saturating_sub(used + 1);
             if remaining >= 6 {
                 spans.push(Span::raw(" "));
-                spans.push(tail(ctx, build, remaining));
+                spans.push(tail(ctx, job, build, remaining));
             }
         }
     }
@@ -159,8 +159,15 @@ fn stage_strip<'a>(ctx: &Ctx, job: &Job, build: &Build) -> Vec<Span<'a>> {
 }
 
 /// The last column: a progress gauge for running builds, the waiting input, or the failed stage.
-fn tail<'a>(ctx: &Ctx, build: &Build, width: usize) -> Span<'a> {
+fn tail<'a>(ctx: &Ctx, job: &Job, build: &Build, width: usize) -> Span<'a> {
     let t = ctx.theme;
+    // A build the operator triggered that Jenkins still queues: say so, and why.
+    if let Some(q) = ctx.state.queue.iter().rev().find(|q| q.job == job.full_name)
+        && let QueueState::Waiting { why } = &q.state
+    {
+        let text = format!("… queued{}", why.as_deref().map(|w| format!(": {w}")).unwrap_or_default());
+        return Span::styled(pad(&text, width), t.style("status.pending"));
+    }
     if let Some(input) = build.pending_inputs.first() {
         return Span::styled(pad(&format!("⏸ {}", input.message), width), t.style("status.paused"));
     }

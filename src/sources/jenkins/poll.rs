@@ -175,6 +175,7 @@ impl JenkinsPoller {
                     e.to_string()
                 };
                 self.last_error = Some(msg.clone());
+                tracing::warn!(source = %self.client.name, "poll failed: {msg}");
                 let _ = self.tx.send(Update::SourceFailed {
                     source: self.client.name.clone(),
                     at: Utc::now(),
