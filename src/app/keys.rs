@@ -37,6 +37,16 @@ pub fn key_spec(key: &KeyEvent) -> Option<KeySpec> {
 
 /// Apply one key press. Returns what the loop must do beyond redrawing.
 pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> Intent {
+    // Esc followed quickly by a key arrives as Alt+key (tmux, slow SSH). Unless the operator bound
+    // that Alt chord, it is what they typed: Esc, then the key.
+    if key.modifiers.contains(KeyModifiers::ALT)
+        && let KeyCode::Char(c) = key.code
+        && key_spec(key).and_then(|k| keymap.action_for(&k)).is_none()
+    {
+        let _ = handle_key(state, view, keymap, &KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        let plain = KeyEvent::new(KeyCode::Char(c), key.modifiers - KeyModifiers::ALT);
+        return handle_key(state, view, keymap, &plain);
+    }
     let mode = std::mem::take(&mut view.mode);
     let (mode, intent) = match mode {
         Mode::Normal => (Mode::Normal, normal(state, view, keymap, key)),
@@ -240,4 +250,65 @@ fn clamp_add(value: usize, step: isize, len: usize) -> usize {
         return 0;
     }
     (value as isize + step).clamp(0, len as isize - 1) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::sample;
+
+    fn press(state: &State, view: &mut View, code: KeyCode, mods: KeyModifiers) -> Intent {
+        handle_key(state, view, &Keymap::default(), &KeyEvent::new(code, mods))
+    }
+
+    #[test]
+    fn esc_then_key_read_as_alt_is_split() {
+        let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let mut view = View::default();
+        let _ = press(&state, &mut view, KeyCode::Char('/'), KeyModifiers::NONE);
+        let _ = press(&state, &mut view, KeyCode::Char('x'), KeyModifiers::NONE);
+        assert!(matches!(view.mode, Mode::Filter { .. }));
+        // "Esc j" arriving as Alt-j: leaves the filter, then moves down.
+        let _ = press(&state, &mut view, KeyCode::Char('j'), KeyModifiers::ALT);
+        assert!(matches!(view.mode, Mode::Normal));
+        assert_eq!(view.filter, "");
+        assert_eq!(view.selected, 1);
+    }
+
+    #[test]
+    fn a_protected_confirm_needs_the_exact_name() {
+        let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let mut view = View::default();
+        let Intent::Plan(request) = press(&state, &mut view, KeyCode::Char('a'), KeyModifiers::NONE) else {
+            panic!("approve should plan");
+        };
+        assert_eq!(request.environment.as_deref(), Some("production"));
+        let plan = crate::actions::plan::plan(request, &state);
+        view.mode = Mode::Confirm(crate::ui::ConfirmState {
+            plan,
+            refused: None,
+            typed: String::new(),
+        });
+        for c in "payments".chars() {
+            let _ = press(&state, &mut view, KeyCode::Char(c), KeyModifiers::NONE);
+        }
+        assert!(matches!(
+            press(&state, &mut view, KeyCode::Enter, KeyModifiers::NONE),
+            Intent::None
+        ));
+        for c in "-api".chars() {
+            let _ = press(&state, &mut view, KeyCode::Char(c), KeyModifiers::NONE);
+        }
+        assert!(matches!(
+            press(&state, &mut view, KeyCode::Enter, KeyModifiers::NONE),
+            Intent::Execute(_)
+        ));
+        // The popup is gone: a second Enter cannot execute again.
+        assert!(matches!(
+            press(&state, &mut view, KeyCode::Enter, KeyModifiers::NONE),
+            Intent::None
+        ));
+    }
 }

@@ -165,7 +165,10 @@ fn tail<'a>(ctx: &Ctx, job: &Job, build: &Build, width: usize) -> Span<'a> {
     if let Some(q) = ctx.state.queue.iter().rev().find(|q| q.job == job.full_name)
         && let QueueState::Waiting { why } = &q.state
     {
-        let text = format!("… queued{}", why.as_deref().map(|w| format!(": {w}")).unwrap_or_default());
+        let text = format!(
+            "… queued{}",
+            why.as_deref().map(|w| format!(": {w}")).unwrap_or_default()
+        );
         return Span::styled(pad(&text, width), t.style("status.pending"));
     }
     if let Some(input) = build.pending_inputs.first() {
