@@ -51,6 +51,12 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
+    // A `kill` (or a closing SSH session's SIGHUP) ends the loop normally, so the guard restores
+    // the terminal instead of leaving it raw.
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
     loop {
         if dirty {
@@ -110,6 +116,8 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
                 view.in_flight.retain(|k| k != &key);
                 dirty = true;
             }
+            _ = term.recv() => return Ok(()),
+            _ = hangup.recv() => return Ok(()),
             _ = tick.tick() => {
                 // Ages, gauges and the clock move with time.
                 dirty = true;
