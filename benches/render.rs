@@ -24,13 +24,7 @@ fn render(c: &mut Criterion) {
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                let ctx = Ctx {
-                    state: &state,
-                    view: &view,
-                    theme: &theme,
-                    keymap: &keymap,
-                    now,
-                };
+                let ctx = Ctx::new(&state, &view, &theme, &keymap, now);
                 terminal.draw(|f| ui::draw(f, &ctx)).unwrap();
             })
         });

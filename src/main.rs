@@ -149,13 +149,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 show_clock: false,
                 ..View::default()
             };
-            let ctx = Ctx {
-                state: &rt.state,
-                view: &view,
-                theme: &theme,
-                keymap: &config.keymap,
-                now: Utc::now(),
-            };
+            let ctx = Ctx::new(&rt.state, &view, &theme, &config.keymap, Utc::now());
             out_raw!("{}", ui::render_to_text(&ctx, w, h));
             Ok(())
         }

@@ -25,6 +25,10 @@ fn posts(estate: &Estate, needle: &str) -> usize {
 }
 
 fn cockpit(estate: &Estate, dir: &std::path::Path, extra: &[&str]) -> Cockpit {
+    cockpit_sized(estate, dir, extra, 120, 40)
+}
+
+fn cockpit_sized(estate: &Estate, dir: &std::path::Path, extra: &[&str], cols: u16, rows: u16) -> Cockpit {
     let config = write_config(dir, &estate.demo_config_toml());
     let data = dir.join("data");
     let mut args = vec!["--config", config.to_str().unwrap()];
@@ -36,8 +40,8 @@ fn cockpit(estate: &Estate, dir: &std::path::Path, extra: &[&str]) -> Cockpit {
             ("XDG_DATA_HOME", data.to_str().unwrap()),
             ("XDG_CONFIG_HOME", dir.to_str().unwrap()),
         ],
-        120,
-        40,
+        cols,
+        rows,
     )
 }
 
@@ -202,17 +206,7 @@ fn keys_do_nothing_while_the_terminal_is_too_small() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let estate = estate(&rt);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &estate.demo_config_toml());
-    let data = dir.path().join("data");
-    let mut c = Cockpit::spawn(
-        &["--config", config.to_str().unwrap()],
-        &[
-            ("FLIGHTDECK_DEMO_TOKEN", "demo-token"),
-            ("XDG_DATA_HOME", data.to_str().unwrap()),
-        ],
-        50,
-        12,
-    );
+    let mut c = cockpit_sized(&estate, dir.path(), &[], 50, 12);
     c.wait_for("Terminal too small", T);
     // Blind keys must not act: b then y would trigger a build on a normal screen.
     c.send("b");

@@ -17,13 +17,7 @@ fn render(view: &View, theme: &str, w: u16, h: u16) -> (String, ratatui::buffer:
     let state = sample::estate(6, now());
     let theme = Theme::load(theme, None, false).unwrap();
     let keymap = Keymap::default();
-    let ctx = Ctx {
-        state: &state,
-        view,
-        theme: &theme,
-        keymap: &keymap,
-        now: now(),
-    };
+    let ctx = Ctx::new(&state, view, &theme, &keymap, now());
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| ui::draw(f, &ctx)).unwrap();
     let buffer = terminal.backend().buffer().clone();

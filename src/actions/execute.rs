@@ -12,6 +12,13 @@ use crate::model::{ActionOutcome, QueueState, Update};
 use crate::sources::UpdateSender;
 use crate::sources::jenkins::{JenkinsClient, actions as jenkins};
 
+/// What a successful call did: a line for the audit and the screen, and for a trigger, the queue
+/// item to follow.
+struct Done {
+    detail: String,
+    queue_url: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Executor {
     clients: Arc<HashMap<String, Arc<JenkinsClient>>>,
@@ -52,9 +59,9 @@ impl Executor {
             None => Err(format!("no Jenkins source named {}", req.source)),
             Some(client) => self.call(client, &plan).await,
         };
-        let (ok, detail) = match &result {
-            Ok(detail) => (true, detail.clone()),
-            Err(e) => (false, e.clone()),
+        let (ok, detail, queue_url) = match result {
+            Ok(done) => (true, done.detail, done.queue_url),
+            Err(e) => (false, e, None),
         };
         tracing::info!(action = req.kind.name(), target = %req.target(), ok, "{detail}");
         let audit_error = self.record(&plan, if ok { "ok" } else { "failed" }, &detail).err();
@@ -71,11 +78,9 @@ impl Executor {
         if let Some(n) = self.refresh.get(&req.source) {
             n.notify_one();
         }
-        if let (true, Some(client), ActionKind::TriggerBuild { job, .. }) =
-            (ok, self.clients.get(&req.source), &req.kind)
-            && let Ok(queue_url) = &result
+        if let (Some(queue_url), Some(client), ActionKind::TriggerBuild { job, .. }) =
+            (queue_url, self.clients.get(&req.source), &req.kind)
         {
-            let queue_url = queue_url.trim_start_matches("queued: ").to_string();
             let state = jenkins::follow_queue(client, job, &queue_url, &self.tx).await;
             if matches!(state, QueueState::Started { .. })
                 && let Some(n) = self.refresh.get(&req.source)
@@ -86,7 +91,11 @@ impl Executor {
         outcome
     }
 
-    async fn call(&self, client: &JenkinsClient, plan: &Plan) -> Result<String, String> {
+    async fn call(&self, client: &JenkinsClient, plan: &Plan) -> Result<Done, String> {
+        let done = |detail: &str| Done {
+            detail: detail.to_string(),
+            queue_url: None,
+        };
         match &plan.request.kind {
             ActionKind::TriggerBuild {
                 job,
@@ -94,7 +103,10 @@ impl Executor {
                 parameterised,
             } => jenkins::trigger(client, job, params, *parameterised)
                 .await
-                .map(|queue| format!("queued: {queue}"))
+                .map(|queue| Done {
+                    detail: format!("queued: {queue}"),
+                    queue_url: Some(queue),
+                })
                 .map_err(|e| e.to_string()),
             ActionKind::ApproveInput {
                 job,
@@ -104,17 +116,17 @@ impl Executor {
                 ..
             } => jenkins::approve(client, job, *build, input_id, params)
                 .await
-                .map(|_| "approved".to_string())
+                .map(|_| done("approved"))
                 .map_err(|e| e.to_string()),
             ActionKind::RejectInput {
                 job, build, input_id, ..
             } => jenkins::reject(client, job, *build, input_id)
                 .await
-                .map(|_| "rejected".to_string())
+                .map(|_| done("rejected"))
                 .map_err(|e| e.to_string()),
             ActionKind::AbortBuild { job, build } => jenkins::abort(client, job, *build)
                 .await
-                .map(|_| "abort requested".to_string())
+                .map(|_| done("abort requested"))
                 .map_err(|e| e.to_string()),
         }
     }

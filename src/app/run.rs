@@ -60,13 +60,7 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
 
     loop {
         if dirty {
-            let ctx = Ctx {
-                state: &runtime.state,
-                view: &view,
-                theme: &options.theme,
-                keymap: &config.keymap,
-                now: Utc::now(),
-            };
+            let ctx = Ctx::new(&runtime.state, &view, &options.theme, &config.keymap, Utc::now());
             // Synchronized output: a frame never appears half-drawn over a slow link.
             crossterm::execute!(io::stdout(), crossterm::terminal::BeginSynchronizedUpdate)?;
             terminal.draw(|f| ui::draw(f, &ctx))?;

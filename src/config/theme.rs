@@ -69,8 +69,7 @@ impl Theme {
     /// Load a theme by name: the user's themes directory first, then the built-ins.
     /// `no_color` strips every colour but keeps weight and reverse video.
     pub fn load(name: &str, user_dir: Option<&Path>, no_color: bool) -> Result<Theme, String> {
-        let specs = theme_specs(name, user_dir, 0)?;
-        let palette = theme_palette(&Some(name.to_string()), user_dir)?;
+        let (palette, specs) = theme_chain(name, user_dir, 0)?;
         let mut roles = BTreeMap::new();
         for (role, spec) in specs {
             let mut style = resolve(&spec, &palette).map_err(|e| format!("theme `{name}`: `{role}`: {e}"))?;
@@ -109,32 +108,32 @@ fn read_theme_file(name: &str, user_dir: Option<&Path>) -> Result<ThemeFile, Str
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, t)| t.to_string())
-            .ok_or_else(|| format!("unknown theme `{name}`"))?,
+            .ok_or_else(|| {
+                format!(
+                    "unknown theme `{name}` (built-in: {}; or put {name}.toml in the themes directory)",
+                    builtin_theme_names().join(", ")
+                )
+            })?,
     };
     toml::from_str(&text).map_err(|e| format!("theme {name}: {e}"))
 }
 
-fn theme_palette(name: &Option<String>, user_dir: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
-    let Some(name) = name else {
-        return Ok(BTreeMap::new());
-    };
-    let file = read_theme_file(name, user_dir)?;
-    let mut palette = theme_palette(&file.inherits, user_dir)?;
-    palette.extend(file.palette);
-    Ok(palette)
-}
+/// A theme's palette and style specs with its `inherits` chain applied: parents first, the child's
+/// entries on top (so a child's palette recolours the parent's roles too).
+type Chain = (BTreeMap<String, String>, BTreeMap<String, StyleSpec>);
 
-fn theme_specs(name: &str, user_dir: Option<&Path>, depth: usize) -> Result<BTreeMap<String, StyleSpec>, String> {
+fn theme_chain(name: &str, user_dir: Option<&Path>, depth: usize) -> Result<Chain, String> {
     if depth > 8 {
         return Err(format!("theme `{name}`: `inherits` goes round in a circle"));
     }
     let file = read_theme_file(name, user_dir)?;
-    let mut specs = match &file.inherits {
-        Some(parent) => theme_specs(parent, user_dir, depth + 1)?,
-        None => BTreeMap::new(),
+    let (mut palette, mut specs) = match &file.inherits {
+        Some(parent) => theme_chain(parent, user_dir, depth + 1)?,
+        None => (BTreeMap::new(), BTreeMap::new()),
     };
+    palette.extend(file.palette);
     specs.extend(file.styles);
-    Ok(specs)
+    Ok((palette, specs))
 }
 
 fn resolve(spec: &StyleSpec, palette: &BTreeMap<String, String>) -> Result<Style, String> {

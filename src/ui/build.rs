@@ -6,16 +6,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::format::{age, duration, fit, pad};
-use super::{Ctx, Pane, selected_build, selected_service};
+use super::{Ctx, Pane};
 use crate::model::{Cause, Status};
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let focused = ctx.view.focus == Pane::Build;
-    let selected = selected_build(ctx.state, ctx.view);
+    let selected = ctx.selected_build();
     let title = match &selected {
         Some((service, _, build)) => format!(" {} #{} ", service.name, build.number),
-        None => match selected_service(ctx.state, ctx.view) {
+        None => match ctx.selected_service() {
             Some(s) => format!(" {} ", s.name),
             None => " Build ".to_string(),
         },
@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some((_, job, build)) = selected else {
-        let msg = match selected_service(ctx.state, ctx.view) {
+        let msg = match ctx.selected_service() {
             Some(s) if s.jobs.build.is_none() => "This service has no build job in the config.",
             Some(_) => "No build seen yet.",
             None => "",

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Ctx, Mode, selected_build};
+use super::{Ctx, Mode};
 use crate::actions::Confirm;
 use crate::config::KeyAction as A;
 use crate::model::Status;
@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
 fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     let t = ctx.theme;
-    let build = selected_build(ctx.state, ctx.view).map(|(_, _, b)| b);
+    let build = ctx.selected_build().map(|(_, _, b)| b);
     let waiting = build.is_some_and(|b| !b.pending_inputs.is_empty());
     let running = build.is_some_and(|b| matches!(b.status, Status::Running | Status::Paused));
     let can_act = !ctx.view.read_only;

@@ -23,7 +23,7 @@ pub use select::{selected_build, selected_service, visible_services};
 pub use view::{ConfirmState, Form, FormField, Mode, Pane, View};
 
 use crate::config::{Keymap, Theme};
-use crate::model::State;
+use crate::model::{Service, State};
 
 /// Below this the cockpit says so instead of drawing a mangled screen.
 pub const MIN_WIDTH: u16 = 60;
@@ -37,6 +37,30 @@ pub struct Ctx<'a> {
     pub theme: &'a Theme,
     pub keymap: &'a Keymap,
     pub now: DateTime<Utc>,
+    /// The services the filter lets through, computed once per frame for every pane.
+    pub visible: Vec<&'a Service>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(state: &'a State, view: &'a View, theme: &'a Theme, keymap: &'a Keymap, now: DateTime<Utc>) -> Self {
+        let visible = visible_services(state, &view.filter);
+        Ctx {
+            state,
+            view,
+            theme,
+            keymap,
+            now,
+            visible,
+        }
+    }
+
+    pub fn selected_service(&self) -> Option<&'a Service> {
+        select::selected_in(&self.visible, self.view)
+    }
+
+    pub fn selected_build(&self) -> Option<(&'a Service, &'a crate::model::Job, &'a crate::model::Build)> {
+        select::shown_build(self.state, self.selected_service()?, self.view)
+    }
 }
 
 pub fn draw(frame: &mut Frame, ctx: &Ctx) {
@@ -82,7 +106,7 @@ fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             .split(area)
     } else {
         // Stacked: the services pane takes what its rows need (up to half), the build pane the rest.
-        let rows = visible_services(ctx.state, &ctx.view.filter).len() as u16 + 2;
+        let rows = ctx.visible.len() as u16 + 2;
         let top = rows.clamp(5, (area.height / 2).max(5));
         Layout::default()
             .direction(Direction::Vertical)

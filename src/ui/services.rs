@@ -7,13 +7,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::{age, pad};
-use super::{Ctx, Pane, visible_services};
+use super::{Ctx, Pane};
 use crate::model::{Build, Job, QueueState, Service, Status};
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let focused = ctx.view.focus == Pane::Services;
-    let visible = visible_services(ctx.state, &ctx.view.filter);
+    let visible = &ctx.visible;
     let title = if ctx.view.filter.is_empty() {
         format!(" Services ({}) ", visible.len())
     } else {
