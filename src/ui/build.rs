@@ -91,14 +91,42 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         lines.push(Line::from(vec![
             Span::styled("tests   ", t.style("ui.text")),
             Span::styled(
-                format!(
-                    "{} passed, {} failed, {} skipped of {}",
-                    tc.passed(),
-                    tc.failed,
-                    tc.skipped,
-                    tc.total
-                ),
+                {
+                    // Jenkins reports no pass count: passed = total − failed − skipped.
+                    let short = format!("{} passed, {} failed, {} skipped", tc.passed(), tc.failed, tc.skipped);
+                    let long = format!("{short} of {}", tc.total);
+                    if long.chars().count() + 8 <= width { long } else { short }
+                },
                 style,
+            ),
+        ]));
+    }
+    // The service's deploy job, so a deploy started from here can be watched from here.
+    if let Some(service) = ctx.selected_service()
+        && let Some(deploy) = service.jobs.deploy.as_ref().and_then(|j| ctx.state.jobs.get(j))
+        && let Some(d) = deploy.latest()
+    {
+        let env = d
+            .parameters
+            .iter()
+            .find(|(k, _)| k.to_ascii_lowercase().contains("env"))
+            .map(|(_, v)| format!(" to {v}"))
+            .unwrap_or_default();
+        let current = d.current_stage().map(|s| format!(" · {}", s.name)).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled("deploy  ", t.style("ui.text")),
+            Span::styled(
+                fit(
+                    &format!(
+                        "{} #{}{env} {}{current} · {} ago",
+                        d.status.glyph(),
+                        d.number,
+                        d.status.label(),
+                        age(d.timestamp_ms, ctx.now)
+                    ),
+                    width.saturating_sub(8),
+                ),
+                t.style(d.status.role()),
             ),
         ]));
     }
