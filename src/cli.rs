@@ -40,7 +40,7 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Poll every source once and print the state model, then exit.
+    /// Poll every source once and print the state model, then exit (1 if a source failed).
     Status {
         /// Print JSON (the only format for now; kept explicit for scripts).
         #[arg(long)]

@@ -137,7 +137,22 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             rt.poll_all_once().await;
             let text = serde_json::to_string_pretty(&rt.state).map_err(|e| Failure::Other(e.to_string()))?;
             out!("{text}");
-            Ok(())
+            // The JSON is printed either way; the exit code tells a script whether to trust it.
+            let failing: Vec<String> = rt
+                .state
+                .sources
+                .values()
+                .filter(|h| h.consecutive_failures > 0)
+                .map(|h| format!("{}: {}", h.name, h.last_error.as_deref().unwrap_or("failed")))
+                .collect();
+            if failing.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::Other(format!(
+                    "some sources did not answer: {}",
+                    failing.join("; ")
+                )))
+            }
         }
         Some(Command::Snapshot { size: (w, h) }) => {
             let (config, _estate) = load(&cli.common, &paths).await?;

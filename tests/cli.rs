@@ -86,3 +86,30 @@ fn keys_prints_the_keymap() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("`trigger_build`") && text.contains("`approve`"));
 }
+
+#[test]
+fn status_exits_1_when_a_source_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &path,
+        format!("[[sources.jenkins]]\nurl = \"http://127.0.0.1:{port}/\"\ntimeout_secs = 2\n\n[[services]]\nname = \"a\"\n[services.jenkins]\nbuild = \"a\"\n"),
+    )
+    .unwrap();
+    let out = flightdeck(&["status", "--json", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        state["sources"]["jenkins"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("connect")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not answer"));
+}
