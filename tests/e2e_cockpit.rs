@@ -10,9 +10,49 @@ use flightdeck::sim::{Estate, Fault, SimOptions};
 
 const T: Duration = Duration::from_secs(20);
 
-fn estate(rt: &tokio::runtime::Runtime) -> Estate {
-    rt.block_on(Estate::start(SimOptions::default()))
-        .expect("start the simulated estate")
+/// A simulated estate and a scratch directory for one test. Fields drop in order: the estate
+/// stops before the runtime that serves it.
+struct Setup {
+    estate: Estate,
+    dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn setup() -> Setup {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let estate = rt
+        .block_on(Estate::start(SimOptions::default()))
+        .expect("start the simulated estate");
+    Setup {
+        estate,
+        dir: tempfile::tempdir().unwrap(),
+        _rt: rt,
+    }
+}
+
+impl Setup {
+    fn cockpit(&self, extra: &[&str]) -> Cockpit {
+        self.cockpit_sized(extra, 120, 40)
+    }
+
+    /// The real binary on a config pointing at the estate, its data (audit) under the scratch dir.
+    fn cockpit_sized(&self, extra: &[&str], cols: u16, rows: u16) -> Cockpit {
+        let dir = self.dir.path();
+        let config = write_config(dir, &self.estate.demo_config_toml());
+        let data = dir.join("data");
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Cockpit::spawn(
+            &args,
+            &[
+                ("FLIGHTDECK_DEMO_TOKEN", "demo-token"),
+                ("XDG_DATA_HOME", data.to_str().unwrap()),
+                ("XDG_CONFIG_HOME", dir.to_str().unwrap()),
+            ],
+            cols,
+            rows,
+        )
+    }
 }
 
 fn posts(estate: &Estate, needle: &str) -> usize {
@@ -24,33 +64,11 @@ fn posts(estate: &Estate, needle: &str) -> usize {
         .count()
 }
 
-fn cockpit(estate: &Estate, dir: &std::path::Path, extra: &[&str]) -> Cockpit {
-    cockpit_sized(estate, dir, extra, 120, 40)
-}
-
-fn cockpit_sized(estate: &Estate, dir: &std::path::Path, extra: &[&str], cols: u16, rows: u16) -> Cockpit {
-    let config = write_config(dir, &estate.demo_config_toml());
-    let data = dir.join("data");
-    let mut args = vec!["--config", config.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    Cockpit::spawn(
-        &args,
-        &[
-            ("FLIGHTDECK_DEMO_TOKEN", "demo-token"),
-            ("XDG_DATA_HOME", data.to_str().unwrap()),
-            ("XDG_CONFIG_HOME", dir.to_str().unwrap()),
-        ],
-        cols,
-        rows,
-    )
-}
-
 #[test]
 fn approve_an_input_and_trigger_a_build_with_keys() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = estate(&rt);
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = cockpit(&estate, dir.path(), &[]);
+    let s = setup();
+    let estate = &s.estate;
+    let mut c = s.cockpit(&[]);
     c.wait_for("Deploy to production?", T);
 
     // payments-api is the first service and waits at "Approve production".
@@ -60,13 +78,13 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
     c.send("\r");
     c.wait_for("type payments-api exactly", T);
     assert_eq!(
-        posts(&estate, "/input/"),
+        posts(estate, "/input/"),
         0,
         "nothing may be sent before the name is typed"
     );
     c.send("i\r");
     c.wait_for("✔ Approve", T);
-    assert_eq!(posts(&estate, "/input/Deploy-production/proceedEmpty"), 1);
+    assert_eq!(posts(estate, "/input/Deploy-production/proceedEmpty"), 1);
 
     // catalog-service: trigger a build, follow the queue to a build number.
     c.send("jjj");
@@ -75,10 +93,10 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
     c.wait_for("Trigger a build of dominion/catalog-service", T);
     c.send("\r");
     c.wait_for("queued build started as #", Duration::from_secs(30));
-    assert_eq!(posts(&estate, "/job/catalog-service/build"), 1);
+    assert_eq!(posts(estate, "/job/catalog-service/build"), 1);
 
     // Both actions are in the audit file.
-    let audit = std::fs::read_to_string(dir.path().join("data/flightdeck/audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(s.dir.path().join("data/flightdeck/audit.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["action"], "approve_input");
@@ -93,10 +111,9 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
 
 #[test]
 fn read_only_refuses_visibly_and_sends_nothing() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = estate(&rt);
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = cockpit(&estate, dir.path(), &["--read-only"]);
+    let s = setup();
+    let estate = &s.estate;
+    let mut c = s.cockpit(&["--read-only"]);
     c.wait_for("READ-ONLY", T);
     c.wait_for("Deploy to production?", T);
     c.send("a");
@@ -118,10 +135,9 @@ fn read_only_refuses_visibly_and_sends_nothing() {
 
 #[test]
 fn faults_degrade_the_source_and_the_cockpit_recovers() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = estate(&rt);
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = cockpit(&estate, dir.path(), &[]);
+    let s = setup();
+    let estate = &s.estate;
+    let mut c = s.cockpit(&[]);
     c.wait_for("jenkins ✔", T);
     let faults = [
         ("HTTP 503", Fault::Status(503)),
@@ -149,10 +165,9 @@ fn faults_degrade_the_source_and_the_cockpit_recovers() {
 
 #[test]
 fn an_action_is_never_sent_twice() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = estate(&rt);
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = cockpit(&estate, dir.path(), &[]);
+    let s = setup();
+    let estate = &s.estate;
+    let mut c = s.cockpit(&[]);
     c.wait_for("Deploy to production?", T);
     // A slow Jenkins: the operator presses again while the first approval is in flight.
     estate
@@ -165,7 +180,7 @@ fn an_action_is_never_sent_twice() {
     c.send("payments-api\r");
     c.wait_for("already running", T);
     c.wait_for("✔ Approve", T);
-    assert_eq!(posts(&estate, "/input/"), 1);
+    assert_eq!(posts(estate, "/input/"), 1);
 
     // A failing action is reported once and never retried behind the operator's back.
     estate.control().set_fault("/build", Fault::Status(500));
@@ -176,21 +191,20 @@ fn an_action_is_never_sent_twice() {
     c.send("\r\r\r");
     c.wait_for("✖ Trigger a build", T);
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(posts(&estate, "/job/catalog-service/build"), 1);
+    assert_eq!(posts(estate, "/job/catalog-service/build"), 1);
 }
 
 #[test]
 fn reject_an_input_and_abort_a_build_with_keys() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = estate(&rt);
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = cockpit(&estate, dir.path(), &[]);
+    let s = setup();
+    let estate = &s.estate;
+    let mut c = s.cockpit(&[]);
     c.wait_for("Deploy to production?", T);
     c.send("x");
     c.wait_for("Reject \"Deploy to production?\"", T);
     c.send("payments-api\r");
     c.wait_for("✔ Reject", T);
-    assert_eq!(posts(&estate, "/input/Deploy-production/abort"), 1);
+    assert_eq!(posts(estate, "/input/Deploy-production/abort"), 1);
 
     // checkout-web is running: x aborts it (staging is not protected: Enter confirms).
     c.send("jj");
@@ -198,15 +212,14 @@ fn reject_an_input_and_abort_a_build_with_keys() {
     c.wait_for("Abort dominion/checkout-web", T);
     c.send("\r");
     c.wait_for("✔ Abort", T);
-    assert_eq!(posts(&estate, "/stop"), 1);
+    assert_eq!(posts(estate, "/stop"), 1);
 }
 
 #[test]
 fn keys_do_nothing_while_the_terminal_is_too_small() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = estate(&rt);
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = cockpit_sized(&estate, dir.path(), &[], 50, 12);
+    let s = setup();
+    let estate = &s.estate;
+    let mut c = s.cockpit_sized(&[], 50, 12);
     c.wait_for("Terminal too small", T);
     // Blind keys must not act: b then y would trigger a build on a normal screen.
     c.send("b");

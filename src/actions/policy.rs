@@ -64,6 +64,10 @@ mod tests {
         }
     }
 
+    fn verdict(p: &crate::actions::Plan, state: &crate::model::State, read_only: bool) -> Result<(), String> {
+        check(p, &PolicyContext { state, read_only })
+    }
+
     fn approve() -> ActionKind {
         ActionKind::ApproveInput {
             job: "dominion/payments-api".into(),
@@ -79,16 +83,7 @@ mod tests {
         let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         let p = plan(request(approve(), Some("production")), &state);
         assert_eq!(p.confirm, crate::actions::Confirm::TypeName("payments-api".into()));
-        assert!(
-            check(
-                &p,
-                &PolicyContext {
-                    state: &state,
-                    read_only: false
-                }
-            )
-            .is_ok()
-        );
+        assert!(verdict(&p, &state, false).is_ok());
         assert!(
             p.calls[0]
                 .url
@@ -100,30 +95,10 @@ mod tests {
     fn read_only_flag_and_environment_refuse() {
         let mut state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         let p = plan(request(approve(), Some("production")), &state);
-        assert!(
-            check(
-                &p,
-                &PolicyContext {
-                    state: &state,
-                    read_only: true
-                }
-            )
-            .unwrap_err()
-            .contains("--read-only")
-        );
+        assert!(verdict(&p, &state, true).unwrap_err().contains("--read-only"));
         state.environments[1].read_only = true;
         let p = plan(request(approve(), Some("production")), &state);
-        assert!(
-            check(
-                &p,
-                &PolicyContext {
-                    state: &state,
-                    read_only: false
-                }
-            )
-            .unwrap_err()
-            .contains("read-only")
-        );
+        assert!(verdict(&p, &state, false).unwrap_err().contains("read-only"));
     }
 
     #[test]
@@ -140,32 +115,13 @@ mod tests {
             ),
             &state,
         );
-        assert!(
-            check(
-                &abort,
-                &PolicyContext {
-                    state: &state,
-                    read_only: false
-                }
-            )
-            .unwrap_err()
-            .contains("not running")
-        );
+        assert!(verdict(&abort, &state, false).unwrap_err().contains("not running"));
         let mut kind = approve();
         if let ActionKind::ApproveInput { job, .. } = &mut kind {
             *job = "dominion/ledger-service".into();
         }
         let p = plan(request(kind, None), &state);
-        assert!(
-            check(
-                &p,
-                &PolicyContext {
-                    state: &state,
-                    read_only: false
-                }
-            )
-            .is_err()
-        );
+        assert!(verdict(&p, &state, false).is_err());
     }
 }
 
