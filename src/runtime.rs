@@ -51,6 +51,7 @@ impl Runtime {
                         jobs.push(WatchedJob {
                             full_name: job.clone(),
                             repo: service.repo.clone(),
+                            load_summary: service.chain.load_summary.clone(),
                         });
                     }
                 }

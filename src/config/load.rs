@@ -10,9 +10,11 @@ use std::time::Duration;
 use toml::Spanned;
 use url::Url;
 
-use super::schema::{JenkinsConfig, RawConfig, UiConfig};
+use super::schema::{LoadPolicyConfig, QualityPolicyConfig, RawConfig, TestLinkConfig, UiConfig};
 use super::{ConfigError, EnvironmentConfig, KeyAction, KeySpec, Keymap, Secret, Theme};
-use crate::model::{Service, ServiceJobs};
+use crate::model::{
+    ChainConfig, GithubRef, LoadPolicy, NexusRef, QualityPolicy, Service, ServiceJobs, SonarRef, TestSource,
+};
 
 /// The config after validation, with secrets resolved.
 #[derive(Debug, Clone)]
@@ -23,6 +25,9 @@ pub struct Config {
     pub ui: UiConfig,
     pub audit_path: Option<PathBuf>,
     pub jenkins: Vec<JenkinsSourceConfig>,
+    pub github: Option<GithubSourceConfig>,
+    pub sonar: Option<SonarSourceConfig>,
+    pub nexus: Option<NexusSourceConfig>,
     pub environments: Vec<EnvironmentConfig>,
     pub services: Vec<Service>,
     pub keymap: Keymap,
@@ -40,6 +45,38 @@ pub struct JenkinsSourceConfig {
     pub timeout: Duration,
     pub builds_per_job: usize,
     pub insecure_tls: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubSourceConfig {
+    pub api_url: Url,
+    pub token: Option<Secret>,
+    pub token_origin: Option<String>,
+    pub poll_interval: Duration,
+    pub timeout: Duration,
+    pub commits: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SonarSourceConfig {
+    pub url: Url,
+    pub token: Option<Secret>,
+    pub token_origin: Option<String>,
+    pub poll_interval: Duration,
+    pub timeout: Duration,
+    pub analyses: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct NexusSourceConfig {
+    pub url: Url,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub password_origin: Option<String>,
+    pub repository: String,
+    pub poll_interval: Duration,
+    pub timeout: Duration,
+    pub max_pages: usize,
 }
 
 /// Where the config, themes, audit file and log live.
@@ -131,7 +168,12 @@ pub fn load_from_str(
             ));
         }
         let url = parse_url(&src.url).map_err(|m| located(src.url.span(), &key("url"), m))?;
-        let (token, token_origin) = resolve_token(src, env).map_err(|(span, k, m)| located(span, &key(k), m))?;
+        let (token, token_origin) = resolve_secret(
+            (src.token_env.as_ref(), "token_env"),
+            (src.token_command.as_ref(), "token_command"),
+            env,
+        )
+        .map_err(|(span, k, m)| located(span, &key(k), m))?;
         if token.is_some() && src.user.is_none() {
             let span = src
                 .token_env
@@ -156,6 +198,83 @@ pub fn load_from_str(
             insecure_tls: src.insecure_tls,
         });
     }
+
+    let github = match &raw.sources.github {
+        Some(g) => {
+            let key = |k: &str| format!("sources.github.{k}");
+            let api_url = parse_url(&g.api_url).map_err(|m| located(g.api_url.span(), &key("api_url"), m))?;
+            let (token, token_origin) = resolve_secret(
+                (g.token_env.as_ref(), "token_env"),
+                (g.token_command.as_ref(), "token_command"),
+                env,
+            )
+            .map_err(|(span, k, m)| located(span, &key(k), m))?;
+            Some(GithubSourceConfig {
+                api_url,
+                token,
+                token_origin,
+                poll_interval: Duration::from_secs(g.poll_interval_secs.max(5)),
+                timeout: Duration::from_secs(g.timeout_secs.max(1)),
+                commits: g.commits.clamp(1, 100),
+            })
+        }
+        None => None,
+    };
+    let sonar = match &raw.sources.sonar {
+        Some(c) => {
+            let key = |k: &str| format!("sources.sonar.{k}");
+            let url = parse_url(&c.url).map_err(|m| located(c.url.span(), &key("url"), m))?;
+            let (token, token_origin) = resolve_secret(
+                (c.token_env.as_ref(), "token_env"),
+                (c.token_command.as_ref(), "token_command"),
+                env,
+            )
+            .map_err(|(span, k, m)| located(span, &key(k), m))?;
+            Some(SonarSourceConfig {
+                url,
+                token,
+                token_origin,
+                poll_interval: Duration::from_secs(c.poll_interval_secs.max(1)),
+                timeout: Duration::from_secs(c.timeout_secs.max(1)),
+                analyses: c.analyses.clamp(1, 100),
+            })
+        }
+        None => None,
+    };
+    let nexus = match &raw.sources.nexus {
+        Some(c) => {
+            let key = |k: &str| format!("sources.nexus.{k}");
+            let url = parse_url(&c.url).map_err(|m| located(c.url.span(), &key("url"), m))?;
+            let (password, password_origin) = resolve_secret(
+                (c.password_env.as_ref(), "password_env"),
+                (c.password_command.as_ref(), "password_command"),
+                env,
+            )
+            .map_err(|(span, k, m)| located(span, &key(k), m))?;
+            if password.is_some() && c.user.is_none() {
+                return Err(located(
+                    c.url.span(),
+                    &key("user"),
+                    "a password needs a `user` to go with it".into(),
+                ));
+            }
+            Some(NexusSourceConfig {
+                url,
+                user: c.user.clone(),
+                password,
+                password_origin,
+                repository: c.repository.clone(),
+                poll_interval: Duration::from_secs(c.poll_interval_secs.max(1)),
+                timeout: Duration::from_secs(c.timeout_secs.max(1)),
+                max_pages: c.max_pages.clamp(1, 1000),
+            })
+        }
+        None => None,
+    };
+    let base_quality = quality_policy(&QualityPolicy::default(), &raw.quality, "quality")
+        .map_err(|(span, k, m)| located(span, &k, m))?;
+    let base_load =
+        load_policy(&LoadPolicy::default(), &raw.load_test, "load_test").map_err(|(span, k, m)| located(span, &k, m))?;
 
     // Environments.
     let mut env_names = BTreeSet::new();
@@ -213,16 +332,131 @@ pub fn load_from_str(
                 "names Jenkins jobs but no [[sources.jenkins]] is configured".into(),
             ));
         }
-        let clean = |j: &String| j.trim_matches('/').to_string();
+        let clean = |j: &str| j.trim_matches('/').to_string();
+        let key = |k: &str| format!("services[{i}].{k}");
+        let github = match &s.github {
+            Some(g) => {
+                let repo = g.repo.get_ref().trim().trim_matches('/');
+                let parts: Vec<&str> = repo.split('/').collect();
+                if parts.len() != 2 || parts.iter().any(|p| p.is_empty() || p.contains(char::is_whitespace)) {
+                    return Err(located(
+                        g.repo.span(),
+                        &key("github.repo"),
+                        format!("`{repo}` is not `owner/name`"),
+                    ));
+                }
+                if github.is_none() {
+                    return Err(located(
+                        g.repo.span(),
+                        &key("github"),
+                        "names a GitHub repository but no [sources.github] is configured".into(),
+                    ));
+                }
+                Some(GithubRef {
+                    repo: repo.to_string(),
+                    branch: g.branch.clone().filter(|b| !b.trim().is_empty()),
+                })
+            }
+            None => None,
+        };
+        let sonar_ref = match &s.sonar {
+            Some(c) => {
+                if sonar.is_none() {
+                    return Err(located(
+                        c.project_key.span(),
+                        &key("sonar"),
+                        "names a SonarQube project but no [sources.sonar] is configured".into(),
+                    ));
+                }
+                Some(SonarRef {
+                    project_key: c.project_key.get_ref().trim().to_string(),
+                    branch: c.branch.clone().filter(|b| !b.trim().is_empty()),
+                })
+            }
+            None => None,
+        };
+        let nexus_ref = match &s.nexus {
+            Some(c) => {
+                let Some(src) = &nexus else {
+                    return Err(located(
+                        c.group_id.span(),
+                        &key("nexus"),
+                        "names Nexus coordinates but no [sources.nexus] is configured".into(),
+                    ));
+                };
+                let packaging = c.packaging.get_ref().trim().to_ascii_lowercase();
+                if !["jar", "war", "ear"].contains(&packaging.as_str()) {
+                    return Err(located(
+                        c.packaging.span(),
+                        &key("nexus.packaging"),
+                        format!("packaging `{packaging}` is not one of jar, war, ear"),
+                    ));
+                }
+                Some(NexusRef {
+                    repository: c.repository.clone().unwrap_or_else(|| src.repository.clone()),
+                    group_id: c.group_id.get_ref().trim().to_string(),
+                    artifact_id: c.artifact_id.get_ref().trim().to_string(),
+                    packaging,
+                })
+            }
+            None => None,
+        };
+        let quality = quality_policy(&base_quality, &s.quality, &key("quality"))
+            .map_err(|(span, k, m)| located(span, &k, m))?;
+        let load_policy = load_policy(&base_load, &s.chain.load_thresholds, &key("chain.load_thresholds"))
+            .map_err(|(span, k, m)| located(span, &k, m))?;
+        let mut tests: Vec<String> = s.jenkins.tests.iter().map(|j| clean(j)).collect();
+        let mut test_source = |link: &Option<TestLinkConfig>, name: &str| -> Result<TestSource, ConfigError> {
+            let Some(l) = link else {
+                return Ok(TestSource::Auto);
+            };
+            match (&l.stage, &l.job) {
+                (Some(_), Some(job)) => Err(located(
+                    job.span(),
+                    &key(&format!("chain.{name}")),
+                    "set either `stage` or `job`, not both".into(),
+                )),
+                (Some(stage), None) => Ok(TestSource::Stage { name: stage.clone() }),
+                (None, Some(job)) => {
+                    let job = clean(job.get_ref());
+                    if !tests.contains(&job) {
+                        tests.push(job.clone());
+                    }
+                    Ok(TestSource::Job { name: job })
+                }
+                (None, None) => Ok(TestSource::Auto),
+            }
+        };
+        let chain = ChainConfig {
+            functional: test_source(&s.chain.functional, "functional")?,
+            penetration: test_source(&s.chain.penetration, "penetration")?,
+            regression: test_source(&s.chain.regression, "regression")?,
+            load: test_source(&s.chain.load, "load")?,
+            load_summary: s.chain.load.as_ref().and_then(|l| l.summary.clone()),
+            quality,
+            load_policy,
+        };
+        let has_jobs = has_jobs || !tests.is_empty();
+        if has_jobs && jenkins.is_empty() {
+            return Err(located(
+                s.name.span(),
+                &format!("services[{i}].chain"),
+                "names Jenkins jobs but no [[sources.jenkins]] is configured".into(),
+            ));
+        }
         services.push(Service {
             name,
             repo: s.repo.clone(),
             jobs: ServiceJobs {
                 source,
-                build: s.jenkins.build.as_ref().map(clean),
-                deploy: s.jenkins.deploy.as_ref().map(clean),
-                tests: s.jenkins.tests.iter().map(clean).collect(),
+                build: s.jenkins.build.as_deref().map(clean),
+                deploy: s.jenkins.deploy.as_deref().map(clean),
+                tests,
             },
+            github,
+            sonar: sonar_ref,
+            nexus: nexus_ref,
+            chain,
         });
     }
 
@@ -274,6 +508,9 @@ pub fn load_from_str(
         ui: raw.ui,
         audit_path: raw.audit.path,
         jenkins,
+        github,
+        sonar,
+        nexus,
         environments: raw.environments,
         services,
         keymap,
@@ -342,12 +579,59 @@ fn parse_url(url: &Spanned<String>) -> Result<Url, String> {
 
 type TokenResult = Result<(Option<Secret>, Option<String>), (Range<usize>, &'static str, String)>;
 
-fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> TokenResult {
-    match (&src.token_env, &src.token_command) {
+type PolicyResult<T> = Result<T, (Range<usize>, String, String)>;
+
+/// A policy value must be a finite, non-negative number; percentages at most 100.
+fn policy_value(v: &Spanned<f64>, key: String, percent: bool) -> PolicyResult<f64> {
+    let x = *v.get_ref();
+    if !x.is_finite() || x < 0.0 || (percent && x > 100.0) {
+        let range = if percent { "between 0 and 100" } else { "0 or more" };
+        return Err((v.span(), key, format!("{x} is not a valid threshold (must be {range})")));
+    }
+    Ok(x)
+}
+
+fn quality_policy(base: &QualityPolicy, raw: &QualityPolicyConfig, prefix: &str) -> PolicyResult<QualityPolicy> {
+    let mut p = *base;
+    let key = |k: &str| format!("{prefix}.{k}");
+    if let Some(v) = &raw.bugs {
+        p.bugs_max = policy_value(v, key("bugs"), false)?;
+    }
+    if let Some(v) = &raw.vulnerabilities {
+        p.vulnerabilities_max = policy_value(v, key("vulnerabilities"), false)?;
+    }
+    if let Some(v) = &raw.duplicated_lines {
+        p.duplicated_lines_max = policy_value(v, key("duplicated_lines"), true)?;
+    }
+    if let Some(v) = &raw.new_coverage {
+        p.new_coverage_min = policy_value(v, key("new_coverage"), true)?;
+    }
+    Ok(p)
+}
+
+fn load_policy(base: &LoadPolicy, raw: &LoadPolicyConfig, prefix: &str) -> PolicyResult<LoadPolicy> {
+    let mut p = *base;
+    if let Some(v) = &raw.p95_ms {
+        p.p95_ms_max = policy_value(v, format!("{prefix}.p95_ms"), false)?;
+    }
+    if let Some(v) = &raw.error_rate {
+        p.error_rate_max = policy_value(v, format!("{prefix}.error_rate"), true)?;
+    }
+    Ok(p)
+}
+
+/// A secret from an environment variable or a command's first line of output (never both).
+fn resolve_secret(
+    env_var: (Option<&Spanned<String>>, &'static str),
+    command: (Option<&Spanned<Vec<String>>>, &'static str),
+    env: &dyn Fn(&str) -> Option<String>,
+) -> TokenResult {
+    let (env_key, cmd_key) = (env_var.1, command.1);
+    match (env_var.0, command.0) {
         (Some(var), Some(_)) => Err((
             var.span(),
-            "token_env",
-            "set either `token_env` or `token_command`, not both".into(),
+            env_key,
+            format!("set either `{env_key}` or `{cmd_key}`, not both"),
         )),
         (Some(var), None) => match env(var.get_ref()).filter(|v| !v.trim().is_empty()) {
             Some(v) => Ok((
@@ -356,26 +640,26 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
             )),
             None => Err((
                 var.span(),
-                "token_env",
+                env_key,
                 format!("environment variable `{}` is not set or empty", var.get_ref()),
             )),
         },
         (None, Some(cmd)) => {
             let argv = cmd.get_ref();
             let Some((program, args)) = argv.split_first() else {
-                return Err((cmd.span(), "token_command", "the command is empty".into()));
+                return Err((cmd.span(), cmd_key, "the command is empty".into()));
             };
             let out = std::process::Command::new(program)
                 .args(args)
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .output()
-                .map_err(|e| (cmd.span(), "token_command", format!("cannot run `{program}`: {e}")))?;
+                .map_err(|e| (cmd.span(), cmd_key, format!("cannot run `{program}`: {e}")))?;
             if !out.status.success() {
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 return Err((
                     cmd.span(),
-                    "token_command",
+                    cmd_key,
                     format!(
                         "`{}` failed ({}): {}",
                         argv.join(" "),
@@ -393,8 +677,8 @@ fn resolve_token(src: &JenkinsConfig, env: &dyn Fn(&str) -> Option<String>) -> T
             if token.is_empty() {
                 return Err((
                     cmd.span(),
-                    "token_command",
-                    format!("`{}` printed no token", argv.join(" ")),
+                    cmd_key,
+                    format!("`{}` printed no secret", argv.join(" ")),
                 ));
             }
             Ok((Some(Secret::new(token)), Some(format!("the output of `{program} …`"))))

@@ -9,7 +9,10 @@ mod theme;
 
 pub use error::ConfigError;
 pub use keymap::{Action as KeyAction, KeyCodeSpec, KeySpec, Keymap};
-pub use load::{Config, ConfigPaths, JenkinsSourceConfig, load_from_path, load_from_str, resolve_path};
+pub use load::{
+    Config, ConfigPaths, GithubSourceConfig, JenkinsSourceConfig, NexusSourceConfig, SonarSourceConfig, load_from_path,
+    load_from_str, resolve_path,
+};
 pub use schema::{EnvironmentConfig, RawConfig, ServiceConfig};
 pub use secret::Secret;
 pub use theme::{StyleSpec, Theme, builtin_theme_names};

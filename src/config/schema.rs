@@ -19,6 +19,12 @@ pub struct RawConfig {
     pub sources: SourcesConfig,
     #[serde(default)]
     pub environments: Vec<EnvironmentConfig>,
+    /// The shop's quality policy, applied to every service unless it overrides a value.
+    #[serde(default)]
+    pub quality: QualityPolicyConfig,
+    /// Load-test thresholds, for every service unless it overrides them.
+    #[serde(default)]
+    pub load_test: LoadPolicyConfig,
     #[serde(default)]
     pub services: Vec<ServiceConfig>,
     /// Action name → keys, e.g. `trigger_build = ["b"]`.
@@ -66,6 +72,107 @@ pub struct AuditConfig {
 pub struct SourcesConfig {
     #[serde(default)]
     pub jenkins: Vec<JenkinsConfig>,
+    pub github: Option<GithubConfig>,
+    pub sonar: Option<SonarConfig>,
+    pub nexus: Option<NexusConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    /// REST API base: `https://api.github.com`, or `https://HOST/api/v3` for GitHub Enterprise Server.
+    #[serde(default = "default_github_api")]
+    pub api_url: Spanned<String>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_command: Option<Spanned<Vec<String>>>,
+    #[serde(default = "default_github_poll")]
+    pub poll_interval_secs: u64,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// How many recent commits of the default branch to match against pull requests.
+    #[serde(default = "default_commits")]
+    pub commits: usize,
+}
+
+fn default_github_api() -> Spanned<String> {
+    Spanned::new(0..0, "https://api.github.com".to_string())
+}
+fn default_github_poll() -> u64 {
+    60
+}
+fn default_commits() -> usize {
+    30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SonarConfig {
+    pub url: Spanned<String>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_command: Option<Spanned<Vec<String>>>,
+    #[serde(default = "default_sonar_poll")]
+    pub poll_interval_secs: u64,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// How many past analyses to read per project (the quality pane's sparkline).
+    #[serde(default = "default_analyses")]
+    pub analyses: usize,
+}
+
+fn default_sonar_poll() -> u64 {
+    30
+}
+fn default_analyses() -> usize {
+    10
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NexusConfig {
+    pub url: Spanned<String>,
+    pub user: Option<String>,
+    pub password_env: Option<Spanned<String>>,
+    pub password_command: Option<Spanned<Vec<String>>>,
+    /// The hosted repository released artifacts are in.
+    #[serde(default = "default_nexus_repo")]
+    pub repository: String,
+    #[serde(default = "default_sonar_poll")]
+    pub poll_interval_secs: u64,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Stop following continuation tokens after this many pages per service.
+    #[serde(default = "default_pages")]
+    pub max_pages: usize,
+}
+
+fn default_nexus_repo() -> String {
+    "maven-releases".to_string()
+}
+fn default_pages() -> usize {
+    10
+}
+
+/// The quality policy; every field is optional so a service can override only what differs.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct QualityPolicyConfig {
+    /// Most bugs allowed (default 0).
+    pub bugs: Option<Spanned<f64>>,
+    /// Most vulnerabilities allowed (default 0).
+    pub vulnerabilities: Option<Spanned<f64>>,
+    /// Highest duplicated-lines density, percent (default 5.0).
+    pub duplicated_lines: Option<Spanned<f64>>,
+    /// Lowest coverage on new code, percent (default 90.0).
+    pub new_coverage: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LoadPolicyConfig {
+    /// Highest 95th-percentile response time, milliseconds (default 800).
+    pub p95_ms: Option<Spanned<f64>>,
+    /// Highest error rate, percent of requests (default 1.0).
+    pub error_rate: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +230,69 @@ pub struct ServiceConfig {
     pub repo: Option<String>,
     #[serde(default)]
     pub jenkins: ServiceJenkinsConfig,
+    pub github: Option<ServiceGithubConfig>,
+    pub sonar: Option<ServiceSonarConfig>,
+    pub nexus: Option<ServiceNexusConfig>,
+    /// Overrides of the shop's quality policy for this service.
+    #[serde(default)]
+    pub quality: QualityPolicyConfig,
+    /// Where the chain finds the functional, penetration, regression and load test results.
+    #[serde(default)]
+    pub chain: ServiceChainConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceGithubConfig {
+    /// `owner/name`.
+    pub repo: Spanned<String>,
+    /// Default: the repository's default branch.
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSonarConfig {
+    pub project_key: Spanned<String>,
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNexusConfig {
+    pub group_id: Spanned<String>,
+    pub artifact_id: Spanned<String>,
+    /// Default: `[sources.nexus] repository`.
+    pub repository: Option<String>,
+    /// `jar` or `war` (default `jar`).
+    #[serde(default = "default_packaging")]
+    pub packaging: Spanned<String>,
+}
+
+fn default_packaging() -> Spanned<String> {
+    Spanned::new(0..0, "jar".to_string())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceChainConfig {
+    pub functional: Option<TestLinkConfig>,
+    pub penetration: Option<TestLinkConfig>,
+    pub regression: Option<TestLinkConfig>,
+    pub load: Option<TestLinkConfig>,
+    /// Load-test thresholds for this service.
+    #[serde(default)]
+    pub load_thresholds: LoadPolicyConfig,
+}
+
+/// A test result lives in a stage of the build pipeline or in a downstream job.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestLinkConfig {
+    pub stage: Option<String>,
+    pub job: Option<Spanned<String>>,
+    /// Archived JMeter `statistics.json` or Gatling `global_stats.json` (load tests only).
+    pub summary: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -23,6 +23,30 @@ pub struct Build {
     pub stages: Vec<Stage>,
     pub pending_inputs: Vec<PendingInput>,
     pub queue_id: Option<u64>,
+    /// Archived files (the jar or war names the version; a load-test summary lies here too).
+    #[serde(default)]
+    pub artifacts: Vec<BuildArtifact>,
+    /// The load-test summary this build archived, once read.
+    #[serde(default)]
+    pub load_summary: Option<LoadSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildArtifact {
+    pub file_name: String,
+    pub relative_path: String,
+}
+
+/// The figures of a JMeter or Gatling run the load-test policy judges.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// `JMeter statistics.json` or `Gatling global_stats.json`.
+    pub format: String,
+    pub url: String,
+    pub p95_ms: Option<f64>,
+    /// Percent of requests that failed.
+    pub error_rate: Option<f64>,
+    pub samples: Option<u64>,
 }
 
 impl Build {

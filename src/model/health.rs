@@ -15,6 +15,8 @@ pub struct SourceHealth {
     /// When the next poll is due after a failure (backoff or Retry-After).
     pub retry_at: Option<DateTime<Utc>>,
     pub rate_limit_remaining: Option<u64>,
+    #[serde(default)]
+    pub rate_limit_limit: Option<u64>,
     pub rate_limit_reset: Option<DateTime<Utc>>,
     pub poll_interval_secs: u64,
 }
@@ -43,6 +45,7 @@ impl SourceHealth {
             consecutive_failures: 0,
             retry_at: None,
             rate_limit_remaining: None,
+            rate_limit_limit: None,
             rate_limit_reset: None,
             poll_interval_secs,
         }

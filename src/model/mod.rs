@@ -1,15 +1,33 @@
 //! The state model: plain data, serialisable, no I/O. Sources produce [`Update`]s, one reducer
 //! ([`State::apply`]) merges them, the UI only reads.
 
+mod artifact;
 mod build;
+pub mod chain;
+mod github;
 mod health;
+pub mod policy;
+mod quality;
 mod reduce;
 pub mod sample;
 mod state;
 mod status;
 
-pub use build::{Build, Cause, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts};
+pub use artifact::{ArtifactState, Asset};
+pub use build::{
+    Build, BuildArtifact, Cause, LoadSummary, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts,
+};
+pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource};
+pub use github::{
+    BranchProtection, CheckItem, Delivery, Hook, MergedPull, Protection, PullRequest, RepoCommit, RepoState,
+    ReviewState, ReviewVerdict, combine,
+};
+pub use policy::{Check, LoadPolicy, QualityPolicy};
+pub use quality::{Analysis, Gate, GateCondition, GateStatus, Measures, QualityState, same_commit};
 pub use health::{HealthLevel, SourceHealth};
 pub use reduce::{ActionOutcome, QueueState, Update};
-pub use state::{Environment, Job, JobKind, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, State};
+pub use state::{
+    Environment, GithubRef, Job, JobKind, NexusRef, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, SonarRef,
+    State,
+};
 pub use status::Status;

@@ -1,7 +1,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Build, Job, Notice, NoticeLevel, QueueFollow, SourceHealth, State};
+use super::chain::{ChainInputs, candidates};
+use super::{ArtifactState, Build, Job, Notice, NoticeLevel, QualityState, QueueFollow, RepoState, SourceHealth, State};
+
+/// How many candidates per service the chain keeps (the newest builds of its build job).
+pub const CANDIDATES_PER_SERVICE: usize = 20;
 
 /// Everything that can change the state. Sources and action executors send these; the app loop
 /// applies them in arrival order through [`State::apply`], the one reducer.
@@ -51,6 +55,19 @@ pub enum Update {
     },
     /// An action finished (its record is already in the audit file).
     Action(ActionOutcome),
+    /// A service's GitHub repository, read afresh (or confirmed unchanged).
+    Repo { service: String, repo: RepoState },
+    /// A service's SonarQube project.
+    Quality { service: String, quality: QualityState },
+    /// A service's artifacts in Nexus.
+    Artifacts { service: String, artifacts: ArtifactState },
+    /// What a rate-limited source has left.
+    RateLimit {
+        source: String,
+        remaining: u64,
+        limit: Option<u64>,
+        reset: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +103,7 @@ impl State {
                 self.sources.insert(health.name.clone(), health);
             }
             Update::Jobs { source, at, jobs } => {
+                let names: Vec<String> = jobs.iter().map(|j| j.full_name.clone()).collect();
                 for mut job in jobs {
                     job.source = source.clone();
                     job.observed_at = at;
@@ -96,8 +114,36 @@ impl State {
                         .is_some_and(|old| old.waits_for_input()) as usize;
                     self.waiting = self.waiting + now_waits - was_waiting;
                 }
+                self.rechain_jobs(&names);
             }
-            Update::Build { job, at, build } => self.merge_build(&job, at, build),
+            Update::Build { job, at, build } => {
+                self.merge_build(&job, at, build);
+                self.rechain_jobs(std::slice::from_ref(&job));
+            }
+            Update::Repo { service, repo } => {
+                self.repos.insert(service.clone(), repo);
+                self.rechain(&service);
+            }
+            Update::Quality { service, quality } => {
+                self.quality.insert(service.clone(), quality);
+                self.rechain(&service);
+            }
+            Update::Artifacts { service, artifacts } => {
+                self.artifacts.insert(service.clone(), artifacts);
+                self.rechain(&service);
+            }
+            Update::RateLimit {
+                source,
+                remaining,
+                limit,
+                reset,
+            } => {
+                if let Some(h) = self.sources.get_mut(&source) {
+                    h.rate_limit_remaining = Some(remaining);
+                    h.rate_limit_limit = limit.or(h.rate_limit_limit);
+                    h.rate_limit_reset = reset;
+                }
+            }
             Update::Catalogue { source, entries } => {
                 self.catalogue.retain(|k, _| !k.starts_with(&format!("{source}:")));
                 for (name, colour) in entries {
@@ -213,6 +259,28 @@ impl State {
         }
         let now_waits = job.waits_for_input() as usize;
         self.waiting = self.waiting + now_waits - was_waiting;
+    }
+
+    /// Recompute the chains of every service that uses one of these jobs.
+    fn rechain_jobs(&mut self, jobs: &[String]) {
+        let affected: Vec<String> = self
+            .services
+            .iter()
+            .filter(|s| s.jobs.all().any(|j| jobs.contains(j)))
+            .map(|s| s.name.clone())
+            .collect();
+        for service in affected {
+            self.rechain(&service);
+        }
+    }
+
+    /// Recompute one service's chain from what the state now holds.
+    pub fn rechain(&mut self, service: &str) {
+        let Some(svc) = self.services.iter().find(|s| s.name == service) else {
+            return;
+        };
+        let chain = candidates(&ChainInputs::from_state(self, svc), CANDIDATES_PER_SERVICE);
+        self.chains.insert(service.to_string(), chain);
     }
 
     pub fn push_notice(&mut self, notice: Notice) {

@@ -63,16 +63,17 @@ pub fn estate(n: usize, now: DateTime<Utc>) -> State {
             format!("{}-{}", NAMES[i % NAMES.len()], i / NAMES.len())
         };
         let job_name = format!("dominion/{name}");
-        state.services.push(Service {
-            name: name.clone(),
-            repo: Some(format!("https://github.com/dominion/{name}.git")),
-            jobs: ServiceJobs {
+        let mut service = Service::new(
+            &name,
+            ServiceJobs {
                 source: "jenkins".into(),
                 build: Some(job_name.clone()),
                 deploy: None,
                 tests: vec![],
             },
-        });
+        );
+        service.repo = Some(format!("https://github.com/dominion/{name}.git"));
+        state.services.push(service);
         let builds = (0..3).map(|k| sample_build(i, k, now_ms)).collect();
         state.jobs.insert(
             job_name.clone(),
@@ -177,6 +178,8 @@ fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
             vec![]
         },
         queue_id: None,
+        artifacts: Vec::new(),
+        load_summary: None,
     }
 }
 

@@ -3,7 +3,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Build, ParamDef, SourceHealth, Status};
+use super::chain::{Candidate, ChainConfig};
+use super::{ArtifactState, Build, ParamDef, QualityState, RepoState, SourceHealth, Status};
 
 /// Everything the cockpit knows. Owned by the app loop, changed only by [`State::apply`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -24,13 +25,70 @@ pub struct State {
     /// How many jobs' newest builds wait for input; kept by the reducer so the header need not
     /// walk the whole estate on every frame.
     pub waiting: usize,
+    /// GitHub repositories, by service name.
+    pub repos: BTreeMap<String, RepoState>,
+    /// SonarQube projects, by service name.
+    pub quality: BTreeMap<String, QualityState>,
+    /// Nexus artifacts, by service name.
+    pub artifacts: BTreeMap<String, ArtifactState>,
+    /// Release candidates with their chains, newest first, by service name. Kept by the reducer:
+    /// recomputed for a service whenever something it depends on changes.
+    pub chains: BTreeMap<String, Vec<Candidate>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,
+    /// The git remote Jenkins builds from (to pick the right BuildData of a build).
     pub repo: Option<String>,
     pub jobs: ServiceJobs,
+    #[serde(default)]
+    pub github: Option<GithubRef>,
+    #[serde(default)]
+    pub sonar: Option<SonarRef>,
+    #[serde(default)]
+    pub nexus: Option<NexusRef>,
+    /// The shop's gates as they apply to this service, and where its test results are.
+    #[serde(default)]
+    pub chain: ChainConfig,
+}
+
+impl Service {
+    /// A service with only a name and Jenkins jobs (tests and samples).
+    pub fn new(name: &str, jobs: ServiceJobs) -> Service {
+        Service {
+            name: name.to_string(),
+            repo: None,
+            jobs,
+            github: None,
+            sonar: None,
+            nexus: None,
+            chain: ChainConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GithubRef {
+    /// `owner/name`.
+    pub repo: String,
+    /// `None`: the repository's default branch.
+    pub branch: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SonarRef {
+    pub project_key: String,
+    pub branch: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NexusRef {
+    pub repository: String,
+    pub group_id: String,
+    pub artifact_id: String,
+    /// `jar` or `war`.
+    pub packaging: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -101,6 +101,17 @@ pub struct BuildJson {
     pub queue_id: Option<u64>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub actions: Vec<ActionJson>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub artifacts: Vec<ArtifactJson>,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactJson {
+    #[serde(default)]
+    pub file_name: String,
+    #[serde(default)]
+    pub relative_path: String,
 }
 
 /// One entry of a build's heterogeneous `actions[]`. Every field is optional so that `{}` and

@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use super::api::{ActionJson, BuildJson, JobProperty, ParamDefJson, PendingInputJson, RunDescribe, StageJson};
-use crate::model::{Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts};
+use crate::model::{
+    BuildArtifact,Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts};
 
 pub fn job_kind(class: &str) -> JobKind {
     match class {
@@ -41,6 +42,15 @@ pub fn build(json: &BuildJson, repo: Option<&str>) -> Build {
         stages: Vec::new(),
         pending_inputs: Vec::new(),
         queue_id: json.queue_id,
+        artifacts: json
+            .artifacts
+            .iter()
+            .map(|a| BuildArtifact {
+                file_name: a.file_name.clone(),
+                relative_path: a.relative_path.clone(),
+            })
+            .collect(),
+        load_summary: None,
     }
 }
 

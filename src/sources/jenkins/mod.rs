@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod api;
 pub mod client;
+pub mod load_summary;
 pub mod map;
 pub mod poll;
 

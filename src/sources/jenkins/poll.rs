@@ -11,8 +11,8 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::api::{JobDetail, JobEntry, JobList, PendingInputJson, RunDescribe, StageJson};
-use super::{JenkinsClient, map};
-use crate::model::{Build, Job, JobKind, PendingInput, Stage, Status, Update};
+use super::{JenkinsClient, load_summary, map};
+use crate::model::{Build, Job, JobKind, LoadSummary, PendingInput, Stage, Status, Update};
 use crate::sources::UpdateSender;
 use crate::sources::backoff;
 use crate::sources::http::HttpError;
@@ -22,6 +22,8 @@ use crate::sources::http::HttpError;
 pub struct WatchedJob {
     pub full_name: String,
     pub repo: Option<String>,
+    /// Where its builds archive a load-test summary (`None`: recognise JMeter and Gatling files).
+    pub load_summary: Option<String>,
 }
 
 /// Requests in flight at once against one Jenkins: polite to the server, fast enough for dozens of jobs.
@@ -38,6 +40,8 @@ pub struct JenkinsPoller {
     refresh: Arc<Notify>,
     /// Stages and inputs of finished builds never change: fetched once.
     finished: HashMap<(String, u64), (Vec<Stage>, Vec<PendingInput>)>,
+    /// Archived load-test summaries never change either.
+    summaries: HashMap<(String, u64), LoadSummary>,
     polls: u64,
     last_error: Option<String>,
 }
@@ -59,6 +63,7 @@ impl JenkinsPoller {
             tx,
             refresh,
             finished: HashMap::new(),
+            summaries: HashMap::new(),
             polls: 0,
             last_error: None,
         }
@@ -255,6 +260,7 @@ impl JenkinsPoller {
             self.finished
                 .retain(|(job, n), _| job != &watched.full_name || keep.contains(n));
         }
+        self.attach_load_summaries(watched, &mut builds).await;
         Ok(Job {
             full_name: watched.full_name.clone(),
             source: self.client.name.clone(),
@@ -269,6 +275,51 @@ impl JenkinsPoller {
             builds,
             observed_at: Utc::now(),
         })
+    }
+}
+
+impl JenkinsPoller {
+    /// Read the load-test summary each build archived, once per build. A summary that cannot be
+    /// read leaves the build without one (the chain then says it cannot judge the thresholds).
+    async fn attach_load_summaries(&mut self, watched: &WatchedJob, builds: &mut [Build]) {
+        let configured = watched.load_summary.as_deref();
+        for b in builds.iter_mut() {
+            let key = (watched.full_name.clone(), b.number);
+            if let Some(s) = self.summaries.get(&key) {
+                b.load_summary = Some(s.clone());
+                continue;
+            }
+            let Some(artifact) = b
+                .artifacts
+                .iter()
+                .find(|a| load_summary::is_summary(&a.relative_path, configured))
+            else {
+                continue;
+            };
+            let url = format!(
+                "{}artifact/{}",
+                self.client.build_url(&watched.full_name, b.number),
+                artifact
+                    .relative_path
+                    .split('/')
+                    .map(JenkinsClient::segment)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            );
+            match self.client.get_bytes(&url).await {
+                Ok((body, _)) => match load_summary::parse(&body, &url) {
+                    Ok(summary) => {
+                        self.summaries.insert(key, summary.clone());
+                        b.load_summary = Some(summary);
+                    }
+                    Err(e) => tracing::warn!(%url, "load-test summary unreadable: {e}"),
+                },
+                Err(e) => tracing::warn!(%url, "load-test summary not fetched: {e}"),
+            }
+        }
+        let keep: Vec<u64> = builds.iter().map(|b| b.number).collect();
+        self.summaries
+            .retain(|(job, n), _| job != &watched.full_name || keep.contains(n));
     }
 }
 
@@ -308,7 +359,8 @@ pub fn job_detail_url(client: &JenkinsClient, full_name: &str, builds: usize) ->
          property[parameterDefinitions[name,type,description,choices,defaultParameterValue[value]]],\
          builds[number,url,building,result,timestamp,duration,estimatedDuration,queueId,\
          actions[causes[shortDescription,userId,userName,upstreamProject,upstreamBuild],parameters[name,value],\
-         lastBuiltRevision[SHA1,branch[SHA1,name]],remoteUrls,failCount,skipCount,totalCount,urlName]]{{0,{builds}}}"
+         lastBuiltRevision[SHA1,branch[SHA1,name]],remoteUrls,failCount,skipCount,totalCount,urlName],\
+         artifacts[fileName,relativePath]]{{0,{builds}}}"
     );
     with_tree(&format!("{}api/json", client.job_url(full_name)), &tree)
 }

@@ -1,0 +1,172 @@
+//! The shop's own gates, evaluated by Flightdeck beside SonarQube's: the quality policy
+//! (bugs, vulnerabilities, duplication, coverage on new code) and the load-test thresholds.
+//! Pure functions; a value the server did not give is unknown, never a pass.
+
+use serde::{Deserialize, Serialize};
+
+use super::{LinkStatus, Measures};
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityPolicy {
+    pub bugs_max: f64,
+    pub vulnerabilities_max: f64,
+    /// Percent.
+    pub duplicated_lines_max: f64,
+    /// Percent.
+    pub new_coverage_min: f64,
+}
+
+impl Default for QualityPolicy {
+    fn default() -> Self {
+        QualityPolicy {
+            bugs_max: 0.0,
+            vulnerabilities_max: 0.0,
+            duplicated_lines_max: 5.0,
+            new_coverage_min: 90.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadPolicy {
+    pub p95_ms_max: f64,
+    /// Percent of requests.
+    pub error_rate_max: f64,
+}
+
+impl Default for LoadPolicy {
+    fn default() -> Self {
+        LoadPolicy {
+            p95_ms_max: 800.0,
+            error_rate_max: 1.0,
+        }
+    }
+}
+
+/// How a threshold compares: the actual value must be at most, or at least, the threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    AtMost,
+    AtLeast,
+}
+
+impl Bound {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Bound::AtMost => "≤",
+            Bound::AtLeast => "≥",
+        }
+    }
+
+    fn holds(self, actual: f64, threshold: f64) -> bool {
+        match self {
+            Bound::AtMost => actual <= threshold,
+            Bound::AtLeast => actual >= threshold,
+        }
+    }
+}
+
+/// One threshold against its actual value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub label: String,
+    pub bound: Bound,
+    pub threshold: f64,
+    pub actual: Option<f64>,
+    pub unit: String,
+    pub status: LinkStatus,
+}
+
+impl Check {
+    pub fn new(label: &str, bound: Bound, threshold: f64, actual: Option<f64>, unit: &str) -> Check {
+        let status = match actual {
+            Some(a) if a.is_finite() && bound.holds(a, threshold) => LinkStatus::Pass,
+            Some(a) if a.is_finite() => LinkStatus::Fail,
+            _ => LinkStatus::Unknown,
+        };
+        Check {
+            label: label.to_string(),
+            bound,
+            threshold,
+            actual,
+            unit: unit.to_string(),
+            status,
+        }
+    }
+
+    /// `new coverage 84.2 % < 90 %` for a failure, `bugs 0 ≤ 0` for a pass.
+    pub fn sentence(&self) -> String {
+        let t = number(self.threshold, &self.unit);
+        match (self.actual, self.status) {
+            (Some(a), LinkStatus::Fail) => {
+                let op = match self.bound {
+                    Bound::AtMost => ">",
+                    Bound::AtLeast => "<",
+                };
+                format!("{} {} {op} {t}", self.label, number(a, &self.unit))
+            }
+            (Some(a), _) => format!("{} {} {} {t}", self.label, number(a, &self.unit), self.bound.symbol()),
+            (None, _) => format!("{}: no value (needs {} {t})", self.label, self.bound.symbol()),
+        }
+    }
+}
+
+/// `84.2 %`, `3`, `1240 ms`: integers without decimals, the rest with one.
+pub fn number(v: f64, unit: &str) -> String {
+    let n = if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.1}")
+    };
+    match unit {
+        "" => n,
+        "%" => format!("{n} %"),
+        u => format!("{n} {u}"),
+    }
+}
+
+/// Every check passes → pass; any fails → fail; otherwise (something unknown) → unknown.
+pub fn overall(checks: &[Check]) -> LinkStatus {
+    if checks.iter().any(|c| c.status == LinkStatus::Fail) {
+        LinkStatus::Fail
+    } else if checks.iter().all(|c| c.status == LinkStatus::Pass) && !checks.is_empty() {
+        LinkStatus::Pass
+    } else {
+        LinkStatus::Unknown
+    }
+}
+
+pub fn evaluate_quality(policy: &QualityPolicy, m: &Measures) -> Vec<Check> {
+    vec![
+        Check::new("bugs", Bound::AtMost, policy.bugs_max, m.bugs, ""),
+        Check::new(
+            "vulnerabilities",
+            Bound::AtMost,
+            policy.vulnerabilities_max,
+            m.vulnerabilities,
+            "",
+        ),
+        Check::new(
+            "duplicated lines",
+            Bound::AtMost,
+            policy.duplicated_lines_max,
+            m.duplicated_lines_density,
+            "%",
+        ),
+        Check::new(
+            "new coverage",
+            Bound::AtLeast,
+            policy.new_coverage_min,
+            m.new_coverage,
+            "%",
+        ),
+    ]
+}
+
+pub fn evaluate_load(policy: &LoadPolicy, p95_ms: Option<f64>, error_rate: Option<f64>) -> Vec<Check> {
+    vec![
+        Check::new("p95 latency", Bound::AtMost, policy.p95_ms_max, p95_ms, "ms"),
+        Check::new("error rate", Bound::AtMost, policy.error_rate_max, error_rate, "%"),
+    ]
+}
