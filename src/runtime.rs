@@ -10,8 +10,45 @@ use tokio::sync::{Notify, mpsc};
 use crate::actions::{AuditLog, Executor};
 use crate::config::Config;
 use crate::model::{Environment, SourceHealth, State, Update};
+use crate::sources::github::{GithubClient, GithubPoller, WatchedRepo};
 use crate::sources::http::HttpError;
 use crate::sources::jenkins::{JenkinsClient, JenkinsPoller, WatchedJob};
+use crate::sources::nexus::{NexusClient, NexusPoller, WatchedArtifact};
+use crate::sources::poller;
+use crate::sources::sonar::{SonarClient, SonarPoller, WatchedProject};
+
+/// Source names for the non-Jenkins systems (there is one of each).
+pub const GITHUB: &str = "github";
+pub const SONAR: &str = "sonarqube";
+pub const NEXUS: &str = "nexus";
+
+/// Every kind of poller the runtime drives.
+enum AnyPoller {
+    Jenkins(JenkinsPoller),
+    Github(GithubPoller),
+    Sonar(SonarPoller),
+    Nexus(NexusPoller),
+}
+
+impl AnyPoller {
+    async fn poll_once(&mut self) -> Result<(), HttpError> {
+        match self {
+            AnyPoller::Jenkins(p) => p.poll_once().await,
+            AnyPoller::Github(p) => p.poll_once().await,
+            AnyPoller::Sonar(p) => p.poll_once().await,
+            AnyPoller::Nexus(p) => p.poll_once().await,
+        }
+    }
+
+    fn spawn(self) {
+        match self {
+            AnyPoller::Jenkins(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Github(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Sonar(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Nexus(p) => tokio::spawn(poller::run(p)),
+        };
+    }
+}
 
 pub struct Runtime {
     pub state: State,
@@ -19,7 +56,7 @@ pub struct Runtime {
     pub rx: mpsc::UnboundedReceiver<Update>,
     pub executor: Executor,
     pub refresh: HashMap<String, Arc<Notify>>,
-    pollers: Vec<JenkinsPoller>,
+    pollers: Vec<AnyPoller>,
 }
 
 impl Runtime {
@@ -62,16 +99,106 @@ impl Runtime {
                 client.base().as_str(),
                 src.poll_interval.as_secs(),
             )));
-            pollers.push(JenkinsPoller::new(
+            pollers.push(AnyPoller::Jenkins(JenkinsPoller::new(
                 client.clone(),
                 jobs,
                 src.builds_per_job,
                 src.poll_interval,
                 tx.clone(),
                 notify.clone(),
-            ));
+            )));
             clients.insert(src.name.clone(), client);
             refresh.insert(src.name.clone(), notify);
+        }
+        if let Some(cfg) = &config.github {
+            let repos: Vec<WatchedRepo> = config
+                .services
+                .iter()
+                .filter_map(|s| {
+                    Some(WatchedRepo {
+                        service: s.name.clone(),
+                        github: s.github.clone()?,
+                    })
+                })
+                .collect();
+            let client = Arc::new(GithubClient::new(cfg)?);
+            let notify = Arc::new(Notify::new());
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                GITHUB,
+                "github",
+                client.api_url().as_str(),
+                cfg.poll_interval.as_secs(),
+            )));
+            pollers.push(AnyPoller::Github(GithubPoller::new(
+                client,
+                GITHUB,
+                repos,
+                cfg.commits,
+                cfg.poll_interval,
+                tx.clone(),
+                notify.clone(),
+            )));
+            refresh.insert(GITHUB.to_string(), notify);
+        }
+        if let Some(cfg) = &config.sonar {
+            let projects: Vec<WatchedProject> = config
+                .services
+                .iter()
+                .filter_map(|s| {
+                    Some(WatchedProject {
+                        service: s.name.clone(),
+                        sonar: s.sonar.clone()?,
+                    })
+                })
+                .collect();
+            let client = Arc::new(SonarClient::new(cfg)?);
+            let notify = Arc::new(Notify::new());
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                SONAR,
+                "sonarqube",
+                client.base().as_str(),
+                cfg.poll_interval.as_secs(),
+            )));
+            pollers.push(AnyPoller::Sonar(SonarPoller::new(
+                client,
+                SONAR,
+                projects,
+                cfg.analyses,
+                cfg.poll_interval,
+                tx.clone(),
+                notify.clone(),
+            )));
+            refresh.insert(SONAR.to_string(), notify);
+        }
+        if let Some(cfg) = &config.nexus {
+            let artifacts: Vec<WatchedArtifact> = config
+                .services
+                .iter()
+                .filter_map(|s| {
+                    Some(WatchedArtifact {
+                        service: s.name.clone(),
+                        nexus: s.nexus.clone()?,
+                    })
+                })
+                .collect();
+            let client = Arc::new(NexusClient::new(cfg)?);
+            let notify = Arc::new(Notify::new());
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                NEXUS,
+                "nexus",
+                client.base().as_str(),
+                cfg.poll_interval.as_secs(),
+            )));
+            pollers.push(AnyPoller::Nexus(NexusPoller::new(
+                client,
+                NEXUS,
+                artifacts,
+                cfg.max_pages,
+                cfg.poll_interval,
+                tx.clone(),
+                notify.clone(),
+            )));
+            refresh.insert(NEXUS.to_string(), notify);
         }
         let executor = Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone());
         Ok(Runtime {
@@ -87,7 +214,7 @@ impl Runtime {
     /// Start every poller as its own task. They run until the update channel closes.
     pub fn spawn_pollers(&mut self) {
         for poller in self.pollers.drain(..) {
-            tokio::spawn(poller.run());
+            poller.spawn();
         }
     }
 

@@ -273,8 +273,8 @@ pub fn load_from_str(
     };
     let base_quality = quality_policy(&QualityPolicy::default(), &raw.quality, "quality")
         .map_err(|(span, k, m)| located(span, &k, m))?;
-    let base_load =
-        load_policy(&LoadPolicy::default(), &raw.load_test, "load_test").map_err(|(span, k, m)| located(span, &k, m))?;
+    let base_load = load_policy(&LoadPolicy::default(), &raw.load_test, "load_test")
+        .map_err(|(span, k, m)| located(span, &k, m))?;
 
     // Environments.
     let mut env_names = BTreeSet::new();
@@ -401,8 +401,8 @@ pub fn load_from_str(
             }
             None => None,
         };
-        let quality = quality_policy(&base_quality, &s.quality, &key("quality"))
-            .map_err(|(span, k, m)| located(span, &k, m))?;
+        let quality =
+            quality_policy(&base_quality, &s.quality, &key("quality")).map_err(|(span, k, m)| located(span, &k, m))?;
         let load_policy = load_policy(&base_load, &s.chain.load_thresholds, &key("chain.load_thresholds"))
             .map_err(|(span, k, m)| located(span, &k, m))?;
         let mut tests: Vec<String> = s.jenkins.tests.iter().map(|j| clean(j)).collect();
@@ -675,11 +675,7 @@ fn resolve_secret(
                 .trim()
                 .to_string();
             if token.is_empty() {
-                return Err((
-                    cmd.span(),
-                    cmd_key,
-                    format!("`{}` printed no secret", argv.join(" ")),
-                ));
+                return Err((cmd.span(), cmd_key, format!("`{}` printed no secret", argv.join(" "))));
             }
             Ok((Some(Secret::new(token)), Some(format!("the output of `{program} …`"))))
         }

@@ -329,8 +329,12 @@ fn pull_request_link(inputs: &ChainInputs<'_>, build: &Build) -> Link {
         };
     };
     let Some(sha) = build.commit.as_deref() else {
-        return Link::new(kind, LinkStatus::Unknown, "the build does not say which commit it built")
-            .evidence(Some(&build.url));
+        return Link::new(
+            kind,
+            LinkStatus::Unknown,
+            "the build does not say which commit it built",
+        )
+        .evidence(Some(&build.url));
     };
     if let Some(c) = repo.commit(sha) {
         if let Some(pr) = &c.pull {
@@ -339,14 +343,23 @@ fn pull_request_link(inputs: &ChainInputs<'_>, build: &Build) -> Link {
             } else {
                 format!(" by {}", pr.author)
             };
-            return Link::new(kind, LinkStatus::Pass, format!("#{} merged{by}: {}", pr.number, pr.title))
-                .evidence(Some(&pr.html_url));
+            return Link::new(
+                kind,
+                LinkStatus::Pass,
+                format!("#{} merged{by}: {}", pr.number, pr.title),
+            )
+            .evidence(Some(&pr.html_url));
         }
         if c.direct_push {
             return Link::new(
                 kind,
                 LinkStatus::Fail,
-                format!("{} reached {} without a pull request (by {})", short(sha), repo.branch, c.author),
+                format!(
+                    "{} reached {} without a pull request (by {})",
+                    short(sha),
+                    repo.branch,
+                    c.author
+                ),
             )
             .evidence(Some(&c.html_url))
             .note(format!("commit: {}", c.message));
@@ -389,7 +402,10 @@ fn open_pull_link(repo: &RepoState, pr: &super::PullRequest) -> Link {
             format!("#{} open: {} of {required} approvals", pr.number, pr.approvals()),
         )
     } else {
-        (LinkStatus::Pending, format!("#{} open, approved, not merged", pr.number))
+        (
+            LinkStatus::Pending,
+            format!("#{} open, approved, not merged", pr.number),
+        )
     };
     Link::new(kind, status, reason).evidence(Some(&pr.html_url))
 }
@@ -442,7 +458,11 @@ fn quality_link(inputs: &ChainInputs<'_>, build: &Build, policy: &policy::Qualit
         };
     };
     let Some(sha) = build.commit.as_deref() else {
-        return Link::new(kind, LinkStatus::Unknown, "the build does not say which commit it built");
+        return Link::new(
+            kind,
+            LinkStatus::Unknown,
+            "the build does not say which commit it built",
+        );
     };
     let Some((analysis, _)) = q.analysis_of(sha) else {
         let newest = q
@@ -564,7 +584,8 @@ fn artifact_link(inputs: &ChainInputs<'_>, build: &Build, version: Option<&str>)
                 link.notes.push(format!("sha1 {sha1}"));
             }
             if let Some(t) = m.last_modified {
-                link.notes.push(format!("last modified {}", t.format("%Y-%m-%d %H:%M UTC")));
+                link.notes
+                    .push(format!("last modified {}", t.format("%Y-%m-%d %H:%M UTC")));
             }
             link
         }
@@ -628,12 +649,7 @@ fn test_link(inputs: &ChainInputs<'_>, kind: LinkKind, build: &Build, version: O
 }
 
 /// A load-test link also judges the archived summary against the thresholds.
-fn load_thresholds(
-    link: Link,
-    policy: &policy::LoadPolicy,
-    inputs: &ChainInputs<'_>,
-    build: &Build,
-) -> Link {
+fn load_thresholds(link: Link, policy: &policy::LoadPolicy, inputs: &ChainInputs<'_>, build: &Build) -> Link {
     let kind = LinkKind::Load;
     let summary = match &inputs.service.chain.load {
         TestSource::Job { name } => {
@@ -721,11 +737,18 @@ fn downstream_link(inputs: &ChainInputs<'_>, kind: LinkKind, name: &str, build: 
                 .map(|t| format!(": {} of {} failed", t.failed, t.total))
                 .filter(|_| status == LinkStatus::Fail)
                 .unwrap_or_default();
-            Link::new(kind, status, format!("{name} #{} {}{tests}", b.number, b.status.label())).evidence(Some(&b.url))
+            Link::new(
+                kind,
+                status,
+                format!("{name} #{} {}{tests}", b.number, b.status.label()),
+            )
+            .evidence(Some(&b.url))
         }
-        None if build.status.is_active() => {
-            Link::new(kind, LinkStatus::Pending, format!("{name} has not run for #{}", build.number))
-        }
+        None if build.status.is_active() => Link::new(
+            kind,
+            LinkStatus::Pending,
+            format!("{name} has not run for #{}", build.number),
+        ),
         None => Link::new(
             kind,
             LinkStatus::Unknown,
@@ -773,7 +796,12 @@ fn not_reached(kind: LinkKind, build: &Build, otherwise: &str) -> Link {
     let stopped = build
         .failed_stage()
         .map(|s| format!("not run: the build stopped at «{}»", s.name));
-    Link::new(kind, LinkStatus::Unknown, stopped.unwrap_or_else(|| otherwise.to_string())).evidence(Some(&build.url))
+    Link::new(
+        kind,
+        LinkStatus::Unknown,
+        stopped.unwrap_or_else(|| otherwise.to_string()),
+    )
+    .evidence(Some(&build.url))
 }
 
 fn stage_url(build: &Build, stage: &Stage) -> String {

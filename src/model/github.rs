@@ -44,7 +44,9 @@ impl RepoState {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Protection {
     /// Not readable (the token lacks admin or read on the repository).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
     Unprotected,
     Protected(BranchProtection),
 }

@@ -22,9 +22,9 @@ pub use github::{
     BranchProtection, CheckItem, Delivery, Hook, MergedPull, Protection, PullRequest, RepoCommit, RepoState,
     ReviewState, ReviewVerdict, combine,
 };
+pub use health::{HealthLevel, SourceHealth};
 pub use policy::{Check, LoadPolicy, QualityPolicy};
 pub use quality::{Analysis, Gate, GateCondition, GateStatus, Measures, QualityState, same_commit};
-pub use health::{HealthLevel, SourceHealth};
 pub use reduce::{ActionOutcome, QueueState, Update};
 pub use state::{
     Environment, GithubRef, Job, JobKind, NexusRef, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, SonarRef,

@@ -158,7 +158,11 @@ impl QualityState {
 
     /// Values of one metric over the analyses, oldest first (for sparklines).
     pub fn history(&self, metric: &str) -> Vec<f64> {
-        self.analyses.iter().rev().filter_map(|a| a.measures.get(metric)).collect()
+        self.analyses
+            .iter()
+            .rev()
+            .filter_map(|a| a.measures.get(metric))
+            .collect()
     }
 }
 

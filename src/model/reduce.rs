@@ -2,7 +2,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::chain::{ChainInputs, candidates};
-use super::{ArtifactState, Build, Job, Notice, NoticeLevel, QualityState, QueueFollow, RepoState, SourceHealth, State};
+use super::{
+    ArtifactState, Build, Job, Notice, NoticeLevel, QualityState, QueueFollow, RepoState, SourceHealth, State,
+};
 
 /// How many candidates per service the chain keeps (the newest builds of its build job).
 pub const CANDIDATES_PER_SERVICE: usize = 20;
@@ -56,11 +58,20 @@ pub enum Update {
     /// An action finished (its record is already in the audit file).
     Action(ActionOutcome),
     /// A service's GitHub repository, read afresh (or confirmed unchanged).
-    Repo { service: String, repo: RepoState },
+    Repo {
+        service: String,
+        repo: RepoState,
+    },
     /// A service's SonarQube project.
-    Quality { service: String, quality: QualityState },
+    Quality {
+        service: String,
+        quality: QualityState,
+    },
     /// A service's artifacts in Nexus.
-    Artifacts { service: String, artifacts: ArtifactState },
+    Artifacts {
+        service: String,
+        artifacts: ArtifactState,
+    },
     /// What a rate-limited source has left.
     RateLimit {
         source: String,

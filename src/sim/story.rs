@@ -16,13 +16,13 @@ use super::jenkins::{
     PlannedStage, Template, TestCounts,
 };
 
-const SEC: Ms = 1_000;
-const MIN: Ms = 60 * SEC;
-const HOUR: Ms = 60 * MIN;
-const DAY: Ms = 24 * HOUR;
+pub(crate) const SEC: Ms = 1_000;
+pub(crate) const MIN: Ms = 60 * SEC;
+pub(crate) const HOUR: Ms = 60 * MIN;
+pub(crate) const DAY: Ms = 24 * HOUR;
 
 /// Jenkins' default quiet period is 5 s; the brief asks for ~3 s.
-const QUIET_PERIOD: Ms = 3 * SEC;
+pub(crate) const QUIET_PERIOD: Ms = 3 * SEC;
 /// How long LeftItems stay visible at `/queue/item/N/` (≈5 min in Jenkins).
 const LEFT_ITEM_TTL: Ms = 5 * MIN;
 /// Crumbs are invalidated this often (simulated time).
@@ -36,8 +36,8 @@ const LEGACY_JOB: &str = "dominion/legacy-reporting";
 /// A service of the estate: its pipeline job, deploy job and code.
 pub(crate) struct ServiceSpec {
     pub name: &'static str,
-    major: u32,
-    minor: u32,
+    pub major: u32,
+    pub minor: u32,
     unit_tests: u32,
     skipped: u32,
     description: &'static str,
@@ -120,7 +120,7 @@ const DEPLOY_STAGES: [(&str, i64, i64); 4] = [
     ("Smoke tests", 6, 12),
 ];
 
-const PEOPLE: [(&str, &str); 6] = [
+pub(crate) const PEOPLE: [(&str, &str); 6] = [
     ("alice", "Alice Moreau"),
     ("bob", "Bob Okafor"),
     ("carol", "Carol Lindqvist"),
@@ -129,7 +129,7 @@ const PEOPLE: [(&str, &str); 6] = [
     ("farah", "Farah Haddad"),
 ];
 
-const COMMIT_MESSAGES: [&str; 16] = [
+pub(crate) const COMMIT_MESSAGES: [&str; 16] = [
     "Bump spring-boot to 3.3.5",
     "Add idempotency key check to refund endpoint",
     "Fix flaky clock in settlement test",
@@ -218,14 +218,14 @@ pub(crate) struct World {
     heads: HashMap<String, (String, String)>,
 }
 
-fn full_name_of(login: &str) -> String {
+pub(crate) fn full_name_of(login: &str) -> String {
     PEOPLE
         .iter()
         .find(|(l, _)| *l == login)
         .map_or_else(|| login.to_string(), |(_, n)| n.to_string())
 }
 
-fn spec_of(service: &str) -> Option<&'static ServiceSpec> {
+pub(crate) fn spec_of(service: &str) -> Option<&'static ServiceSpec> {
     SERVICES.iter().find(|s| s.name == service)
 }
 

@@ -5,6 +5,9 @@ pub mod backoff;
 pub mod github;
 pub mod http;
 pub mod jenkins;
+pub mod nexus;
+pub mod poller;
+pub mod sonar;
 
 use tokio::sync::mpsc;
 

@@ -58,7 +58,10 @@ impl GithubClient {
             .base_uri(base.as_str())
             .map_err(|e| HttpError::Request(format!("GitHub API URL {base}: {e}")))?
             .add_header(ACCEPT, "application/vnd.github+json".to_string())
-            .add_header(HeaderName::from_static("x-github-api-version"), "2022-11-28".to_string())
+            .add_header(
+                HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".to_string(),
+            )
             .set_connect_timeout(Some(cfg.timeout.min(Duration::from_secs(5))))
             .set_read_timeout(Some(cfg.timeout));
         if let Some(token) = &cfg.token {
@@ -100,7 +103,11 @@ impl GithubClient {
             let p = web.path().trim_end_matches('/').trim_end_matches("/api/v3").to_string();
             web.set_path(&p);
         }
-        format!("{}/{}", web.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            web.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
     }
 
     /// GET a path of the API (e.g. `/repos/o/r/pulls?state=open`) as JSON.

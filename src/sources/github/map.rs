@@ -57,7 +57,10 @@ pub fn verdicts(reviews: &[ReviewJson], head_sha: &str) -> Vec<ReviewVerdict> {
             reviewer: user.clone(),
             state,
             at: time(r.submitted_at.as_deref()),
-            stale: r.commit_id.as_deref().is_some_and(|c| !head_sha.is_empty() && c != head_sha),
+            stale: r
+                .commit_id
+                .as_deref()
+                .is_some_and(|c| !head_sha.is_empty() && c != head_sha),
         };
         match latest.get(&user) {
             None => {

@@ -17,7 +17,6 @@ use super::api::{
 use super::{GithubClient, map};
 use crate::model::{GithubRef, MergedPull, Protection, PullRequest, RepoState, Update};
 use crate::sources::UpdateSender;
-use crate::sources::backoff;
 use crate::sources::http::HttpError;
 
 /// Repositories polled at once.
@@ -80,36 +79,6 @@ impl GithubPoller {
         }
     }
 
-    pub async fn run(mut self) {
-        let mut failures = 0u32;
-        loop {
-            let retry_after = match self.poll_once().await {
-                Ok(()) => {
-                    failures = 0;
-                    None
-                }
-                Err(e) => {
-                    failures += 1;
-                    e.retry_after()
-                }
-            };
-            let delay = backoff::next_delay(self.interval, failures, retry_after);
-            if failures > 0 {
-                let _ = self.tx.send(Update::SourceRetryAt {
-                    source: self.name.clone(),
-                    retry_at: Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.refresh.notified() => {}
-            }
-            if self.tx.is_closed() {
-                return;
-            }
-        }
-    }
-
     /// One cycle over every repository. Stops early, and says until when, when the rate limit
     /// runs out.
     pub async fn poll_once(&mut self) -> Result<(), HttpError> {
@@ -127,8 +96,7 @@ impl GithubPoller {
                     reset.with_timezone(&chrono::Local).format("%H:%M:%S")
                 ),
             };
-            self.fail(&e);
-            return Err(e);
+            return crate::sources::poller::report(&self.tx, &self.name, Some(e), 1, "");
         }
         let repos = self.repos.clone();
         let client = self.client.clone();
@@ -138,7 +106,11 @@ impl GithubPoller {
         let results: Vec<(WatchedRepo, Result<Fetched, HttpError>)> = stream::iter(repos)
             .map(|w| {
                 let client = client.clone();
-                let branch = w.github.branch.clone().or_else(|| branches.get(&w.github.repo).cloned());
+                let branch = w
+                    .github
+                    .branch
+                    .clone()
+                    .or_else(|| branches.get(&w.github.repo).cloned());
                 async move {
                     let r = fetch_repo(&client, &w.github.repo, branch, commits, associated).await;
                     (w, r)
@@ -180,46 +152,7 @@ impl GithubPoller {
                 reset: rate.reset,
             });
         }
-        match first_error {
-            None => {
-                let _ = self.tx.send(Update::SourceOk {
-                    source: self.name.clone(),
-                    at: Utc::now(),
-                });
-                Ok(())
-            }
-            Some(e) => {
-                let e = if failed > 1 {
-                    match e {
-                        HttpError::Status {
-                            code,
-                            retry_after,
-                            detail,
-                        } => HttpError::Status {
-                            code,
-                            retry_after,
-                            detail: format!("{detail} ({failed} repositories failed)"),
-                        },
-                        other => other,
-                    }
-                } else {
-                    e
-                };
-                self.fail(&e);
-                Err(e)
-            }
-        }
-    }
-
-    fn fail(&self, e: &HttpError) {
-        let _ = self.tx.send(Update::SourceFailed {
-            source: self.name.clone(),
-            at: Utc::now(),
-            error: e.to_string(),
-            retry_at: e
-                .retry_after()
-                .map(|d| Utc::now() + chrono::Duration::from_std(d).unwrap_or_default()),
-        });
+        crate::sources::poller::report(&self.tx, &self.name, first_error, failed, "repositories")
     }
 }
 
@@ -246,11 +179,7 @@ async fn fetch_repo(
     let branch = branch
         .or(info.value.default_branch.clone())
         .unwrap_or_else(|| "master".into());
-    let html_url = info
-        .value
-        .html_url
-        .clone()
-        .unwrap_or_else(|| client.web_url(full));
+    let html_url = info.value.html_url.clone().unwrap_or_else(|| client.web_url(full));
 
     let protection = match client
         .get_json::<ProtectionJson>(&format!("{base}/branches/{}/protection", seg(&branch)))
@@ -262,7 +191,11 @@ async fn fetch_repo(
         }
         Err(HttpError::Status { code: 404, detail, .. }) if detail.contains("not protected") => Protection::Unprotected,
         // Reading protection needs admin rights on the repository; say so instead of failing.
-        Err(HttpError::Status { code: 403 | 404, detail, .. }) => Protection::Unknown { reason: detail },
+        Err(HttpError::Status {
+            code: 403 | 404,
+            detail,
+            ..
+        }) => Protection::Unknown { reason: detail },
         Err(e) => return Err(e),
     };
 
@@ -383,4 +316,26 @@ async fn fetch_repo(
         fresh,
         associated,
     })
+}
+
+impl crate::sources::poller::Poller for GithubPoller {
+    fn source(&self) -> &str {
+        &self.name
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    fn sender(&self) -> &UpdateSender {
+        &self.tx
+    }
+
+    fn refresh(&self) -> Arc<Notify> {
+        self.refresh.clone()
+    }
+
+    fn poll_once(&mut self) -> impl std::future::Future<Output = Result<(), HttpError>> + Send {
+        GithubPoller::poll_once(self)
+    }
 }

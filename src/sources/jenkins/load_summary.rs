@@ -84,7 +84,8 @@ mod tests {
         let s = parse(global, "u").unwrap();
         assert_eq!(s.p95_ms, Some(640.0));
         assert_eq!(s.error_rate, Some(0.5));
-        let wrapped = br#"{"type":"GROUP","name":"All Requests","stats":{"numberOfRequests":{"total":"100","ok":"100","ko":"-"},
+        let wrapped =
+            br#"{"type":"GROUP","name":"All Requests","stats":{"numberOfRequests":{"total":"100","ok":"100","ko":"-"},
             "percentiles3":{"total":"95","ok":"95","ko":"-"}}}"#;
         let s = parse(wrapped, "u").unwrap();
         assert_eq!(s.p95_ms, Some(95.0));

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::api::{ActionJson, BuildJson, JobProperty, ParamDefJson, PendingInputJson, RunDescribe, StageJson};
 use crate::model::{
-    BuildArtifact,Build, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts};
+    Build, BuildArtifact, Cause, JobKind, ParamDef, ParamKind, PendingInput, Stage, StageError, Status, TestCounts,
+};
 
 pub fn job_kind(class: &str) -> JobKind {
     match class {

@@ -14,7 +14,6 @@ use super::api::{JobDetail, JobEntry, JobList, PendingInputJson, RunDescribe, St
 use super::{JenkinsClient, load_summary, map};
 use crate::model::{Build, Job, JobKind, LoadSummary, PendingInput, Stage, Status, Update};
 use crate::sources::UpdateSender;
-use crate::sources::backoff;
 use crate::sources::http::HttpError;
 
 /// A job the cockpit shows, with the repository whose commit its builds are matched to.
@@ -66,38 +65,6 @@ impl JenkinsPoller {
             summaries: HashMap::new(),
             polls: 0,
             last_error: None,
-        }
-    }
-
-    /// Poll forever: interval with jitter when healthy, backoff after failures, woken early by a refresh.
-    pub async fn run(mut self) {
-        let mut failures = 0u32;
-        loop {
-            let retry_after = match self.poll_once().await {
-                Ok(()) => {
-                    failures = 0;
-                    None
-                }
-                Err(e) => {
-                    failures += 1;
-                    e.retry_after()
-                }
-            };
-            let delay = backoff::next_delay(self.interval, failures, retry_after);
-            if failures > 0 {
-                // Tell the status line when the next attempt is; the failure itself was sent already.
-                let _ = self.tx.send(Update::SourceRetryAt {
-                    source: self.client.name.clone(),
-                    retry_at: Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.refresh.notified() => {}
-            }
-            if self.tx.is_closed() {
-                return;
-            }
         }
     }
 
@@ -392,6 +359,28 @@ pub fn walk(entries: &[JobEntry], prefix: &str, out: &mut Vec<(String, String)>)
             JobKind::Folder | JobKind::Multibranch => walk(&e.jobs, &full, out),
             _ => out.push((full, e.color.clone().unwrap_or_default())),
         }
+    }
+}
+
+impl crate::sources::poller::Poller for JenkinsPoller {
+    fn source(&self) -> &str {
+        &self.client.name
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    fn sender(&self) -> &UpdateSender {
+        &self.tx
+    }
+
+    fn refresh(&self) -> Arc<Notify> {
+        self.refresh.clone()
+    }
+
+    fn poll_once(&mut self) -> impl std::future::Future<Output = Result<(), HttpError>> + Send {
+        JenkinsPoller::poll_once(self)
     }
 }
 
