@@ -14,6 +14,56 @@ pub enum Intent {
     Plan(ActionRequest),
     /// The operator confirmed this plan.
     Execute(Box<Plan>),
+    /// Open evidence in a browser, or show its URL when there is none to open it in.
+    OpenUrl(String),
+}
+
+pub fn selected_service_name(state: &State, view: &View) -> Option<String> {
+    selected_service(state, view).map(|s| s.name.clone())
+}
+
+/// `o`: the evidence of what is selected: the board's link, the quality dashboard, the build.
+pub fn evidence(state: &State, view: &mut View) -> Intent {
+    let Some(service) = selected_service(state, view) else {
+        view.say("no service selected");
+        return Intent::None;
+    };
+    match view.screen {
+        crate::ui::Screen::Board => {
+            let kind = crate::model::LinkKind::ALL[view.column.min(crate::model::LinkKind::ALL.len() - 1)];
+            let intent = evidence_of(state, &service.name, kind);
+            if matches!(intent, Intent::None) {
+                view.say(format!("{}: no evidence link for {}", service.name, kind.title()));
+            }
+            intent
+        }
+        crate::ui::Screen::Quality => match state.quality.get(&service.name) {
+            Some(q) => Intent::OpenUrl(q.dashboard_url.clone()),
+            None => {
+                view.say(format!("{}: no SonarQube project read", service.name));
+                Intent::None
+            }
+        },
+        crate::ui::Screen::Pipelines => match selected_build(state, view) {
+            Some((_, _, b)) if !b.url.is_empty() => Intent::OpenUrl(b.url.clone()),
+            _ => {
+                view.say(format!("{}: no build to open", service.name));
+                Intent::None
+            }
+        },
+    }
+}
+
+/// The evidence URL of one link of a service's newest candidate.
+pub fn evidence_of(state: &State, service: &str, kind: crate::model::LinkKind) -> Intent {
+    state
+        .chains
+        .get(service)
+        .and_then(|c| c.first())
+        .and_then(|c| c.link(kind))
+        .and_then(|l| l.evidence.clone())
+        .map(Intent::OpenUrl)
+        .unwrap_or(Intent::None)
 }
 
 pub fn selected_source(state: &State, view: &View) -> Option<String> {

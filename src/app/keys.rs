@@ -5,8 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::intents::{self, Intent};
 use crate::actions::Confirm;
 use crate::config::{KeyAction as A, KeyCodeSpec, KeySpec, Keymap};
+use crate::model::LinkKind;
 use crate::model::{ParamKind, State};
-use crate::ui::{Mode, Pane, View, visible_services};
+use crate::ui::{Explain, Mode, Pane, Screen, View, visible_services};
 
 /// A terminal key as the keymap spells it.
 pub fn key_spec(key: &KeyEvent) -> Option<KeySpec> {
@@ -50,6 +51,7 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
     let mode = std::mem::take(&mut view.mode);
     let (mode, intent) = match mode {
         Mode::Normal => (Mode::Normal, normal(state, view, keymap, key)),
+        Mode::Explain(e) => explain_key(state, view, keymap, key, e),
         Mode::Help => match key.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => (Mode::Normal, Intent::None),
             _ => (Mode::Help, Intent::None),
@@ -188,7 +190,12 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
                 A::PageDown => 10,
                 _ => -10,
             };
-            match view.focus {
+            let focus = if view.screen == Screen::Pipelines {
+                view.focus
+            } else {
+                Pane::Services
+            };
+            match focus {
                 Pane::Services => {
                     view.selected = clamp_add(view.selected, step, count);
                     view.build_index = 0;
@@ -198,9 +205,50 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             Intent::None
         }
         A::Open => {
-            view.focus = Pane::Build;
+            match view.screen {
+                Screen::Pipelines => view.focus = Pane::Build,
+                Screen::Board | Screen::Quality => {
+                    let kind = if view.screen == Screen::Quality {
+                        LinkKind::Quality
+                    } else {
+                        column_kind(view)
+                    };
+                    match intents::selected_service_name(state, view) {
+                        Some(service) => {
+                            view.mode = Mode::Explain(Explain {
+                                service,
+                                kind,
+                                show_url: false,
+                            })
+                        }
+                        None => view.say("no service selected"),
+                    }
+                }
+            }
             Intent::None
         }
+        A::ColumnLeft | A::ColumnRight => {
+            if view.screen == Screen::Board {
+                let n = LinkKind::ALL.len();
+                let c = view.column.min(n - 1);
+                view.column = if action == A::ColumnLeft {
+                    c.saturating_sub(1)
+                } else {
+                    (c + 1).min(n - 1)
+                };
+            }
+            Intent::None
+        }
+        A::ShowBoard | A::ShowPipelines | A::ShowQuality => {
+            view.screen = match action {
+                A::ShowBoard => Screen::Board,
+                A::ShowPipelines => Screen::Pipelines,
+                _ => Screen::Quality,
+            };
+            view.focus = Pane::Services;
+            Intent::None
+        }
+        A::OpenEvidence => intents::evidence(state, view),
         A::Back => {
             if view.focus == Pane::Build {
                 view.focus = Pane::Services;
@@ -242,6 +290,40 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
         A::Deploy => intents::deploy(state, view),
         A::Approve => intents::approve(state, view),
         A::Reject => intents::reject_or_abort(state, view),
+    }
+}
+
+/// The link under the board's column cursor.
+fn column_kind(view: &View) -> LinkKind {
+    LinkKind::ALL[view.column.min(LinkKind::ALL.len() - 1)]
+}
+
+/// Keys while a link is explained: move between links and services without closing, open the
+/// evidence, or close.
+fn explain_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent, mut e: Explain) -> (Mode, Intent) {
+    let action = key_spec(key).and_then(|k| keymap.action_for(&k));
+    match action {
+        Some(A::Back | A::Open | A::Quit) => (Mode::Normal, Intent::None),
+        Some(A::OpenEvidence) => {
+            let intent = intents::evidence_of(state, &e.service, e.kind);
+            (Mode::Explain(e), intent)
+        }
+        Some(A::ColumnLeft | A::ColumnRight) if view.screen == Screen::Board => {
+            let _ = normal(state, view, keymap, key);
+            e.kind = column_kind(view);
+            e.show_url = false;
+            (Mode::Explain(e), Intent::None)
+        }
+        Some(A::MoveDown | A::MoveUp) => {
+            let _ = normal(state, view, keymap, key);
+            if let Some(name) = intents::selected_service_name(state, view) {
+                e.service = name;
+                e.show_url = false;
+            }
+            (Mode::Explain(e), Intent::None)
+        }
+        Some(A::Help) => (Mode::Help, Intent::None),
+        _ => (Mode::Explain(e), Intent::None),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The loop: terminal events and source updates in, one reducer, intents out to the action path,
 //! and a redraw only when something changed.
 
+mod browser;
 mod intents;
 mod keys;
 mod run;

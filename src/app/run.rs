@@ -162,6 +162,15 @@ fn act(
             });
         }
         Intent::Execute(planned) => execute(*planned, runtime, view, options, done_tx),
+        Intent::OpenUrl(url) => match super::browser::open(&url) {
+            super::browser::Opened::Launched(program) => view.say(format!("opened with {program}: {url}")),
+            super::browser::Opened::Unavailable(why) => {
+                if let Mode::Explain(e) = &mut view.mode {
+                    e.show_url = true;
+                }
+                view.say(format!("{why}: {url}"));
+            }
+        },
     }
     true
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Ctx, Mode};
+use super::{Ctx, Mode, Screen};
 use crate::actions::Confirm;
 use crate::config::KeyAction as A;
 use crate::model::Status;
@@ -25,6 +25,16 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             text("clear"),
         ],
         Mode::Help => vec![key("Esc"), text("close help")],
+        Mode::Explain(_) => vec![
+            key(&ctx.keymap.hint(A::OpenEvidence)),
+            text("open evidence"),
+            key("←→"),
+            text("link"),
+            key("↑↓"),
+            text("service"),
+            key("Esc"),
+            text("close"),
+        ],
         Mode::Form(_) => vec![
             key("Tab/↑↓"),
             text("field"),
@@ -58,9 +68,22 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     let running = build.is_some_and(|b| matches!(b.status, Status::Running | Status::Paused));
     let can_act = !ctx.view.read_only;
     let reject_label = if waiting { "reject" } else { "abort" };
+    let board = ctx.view.screen == Screen::Board;
+    let open_label = match ctx.view.screen {
+        Screen::Pipelines => "open",
+        _ => "explain",
+    };
+    let next_screen = match ctx.view.screen {
+        Screen::Board => (A::ShowPipelines, "pipelines"),
+        Screen::Pipelines => (A::ShowQuality, "quality"),
+        Screen::Quality => (A::ShowBoard, "board"),
+    };
     let items: Vec<(A, &str, bool)> = vec![
         (A::MoveDown, "move", true),
-        (A::Open, "open", true),
+        (A::ColumnRight, "link", board),
+        (A::Open, open_label, true),
+        (A::OpenEvidence, "evidence", true),
+        (next_screen.0, next_screen.1, true),
         (A::TriggerBuild, "build", can_act),
         (A::Deploy, "deploy", can_act),
         (A::Approve, "approve", can_act && waiting),
@@ -72,7 +95,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::Quit, "quit", true),
     ];
     // When the line is too narrow, drop the least important hints first; help and quit stay.
-    const PRIORITY: [A; 11] = [
+    const PRIORITY: [A; 16] = [
         A::Help,
         A::Quit,
         A::Approve,
@@ -80,6 +103,11 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         A::TriggerBuild,
         A::MoveDown,
         A::Open,
+        A::ColumnRight,
+        A::OpenEvidence,
+        A::ShowBoard,
+        A::ShowPipelines,
+        A::ShowQuality,
         A::Deploy,
         A::NextEnvironment,
         A::Filter,
@@ -87,9 +115,12 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     ];
     let rendered: Vec<(A, Vec<Span>)> = items
         .into_iter()
+        .filter(|(action, _, enabled)| *action != A::ColumnRight || *enabled)
         .map(|(action, label, enabled)| {
             let k = if action == A::MoveDown {
                 format!("{}/{}", ctx.keymap.hint(A::MoveDown), ctx.keymap.hint(A::MoveUp))
+            } else if action == A::ColumnRight {
+                format!("{}{}", ctx.keymap.hint(A::ColumnLeft), ctx.keymap.hint(A::ColumnRight))
             } else {
                 ctx.keymap.hint(action)
             };

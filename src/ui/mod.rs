@@ -1,12 +1,15 @@
 //! Panes and widgets. Everything here reads `&State` and `&View` and draws; no I/O, no clock but
 //! the `now` passed in.
 
+mod board;
 mod build;
+mod explain;
 mod format;
 mod header;
 mod help;
 mod hints;
 mod popup;
+mod quality;
 mod select;
 mod services;
 mod status;
@@ -20,7 +23,7 @@ use ratatui::widgets::Paragraph;
 
 pub use format::{age, duration};
 pub use select::{selected_build, selected_service, visible_services};
-pub use view::{ConfirmState, Form, FormField, Mode, Pane, View};
+pub use view::{ConfirmState, Explain, Form, FormField, Mode, Pane, Screen, View};
 
 use crate::config::{Keymap, Theme};
 use crate::model::{Service, State};
@@ -94,11 +97,20 @@ pub fn draw(frame: &mut Frame, ctx: &Ctx) {
         Mode::Help => help::draw(frame, area, ctx),
         Mode::Form(form) => popup::draw_form(frame, area, ctx, form),
         Mode::Confirm(confirm) => popup::draw_confirm(frame, area, ctx, confirm),
+        Mode::Explain(e) => explain::draw(frame, area, ctx, e),
         Mode::Normal | Mode::Filter { .. } => {}
     }
 }
 
 fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    match ctx.view.screen {
+        Screen::Board => board::draw(frame, area, ctx),
+        Screen::Quality => quality::draw(frame, area, ctx),
+        Screen::Pipelines => draw_pipelines(frame, area, ctx),
+    }
+}
+
+fn draw_pipelines(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let split = if area.width >= SIDE_BY_SIDE {
         Layout::default()
             .direction(Direction::Horizontal)

@@ -2,7 +2,31 @@
 //! the app loop; the panes only read it.
 
 use crate::actions::{ActionRequest, Plan};
-use crate::model::ParamDef;
+use crate::model::{LinkKind, ParamDef};
+
+/// The cockpit's screens; the board is home.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Screen {
+    /// One row per service, one column per link of its newest candidate's chain.
+    #[default]
+    Board,
+    /// Services with their newest build, and the build pane.
+    Pipelines,
+    /// Sonar measures against the policy, with the recent analyses as sparklines.
+    Quality,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 3] = [Screen::Board, Screen::Pipelines, Screen::Quality];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Board => "Board",
+            Screen::Pipelines => "Pipelines",
+            Screen::Quality => "Quality",
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Pane {
@@ -13,6 +37,9 @@ pub enum Pane {
 
 #[derive(Clone, Debug, Default)]
 pub struct View {
+    pub screen: Screen,
+    /// The board's selected column (an index into the chain's links).
+    pub column: usize,
     pub focus: Pane,
     /// Index into the visible (filtered) services.
     pub selected: usize,
@@ -48,6 +75,16 @@ pub enum Mode {
     Help,
     Form(Form),
     Confirm(ConfirmState),
+    /// Why a link of a candidate's chain stands where it stands.
+    Explain(Explain),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explain {
+    pub service: String,
+    pub kind: LinkKind,
+    /// The evidence could not be opened here (over SSH): show its URL prominently to copy.
+    pub show_url: bool,
 }
 
 /// Parameters to fill in before an action is planned.

@@ -1,0 +1,216 @@
+//! The board, the cockpit's home: one row per service, one column per link of its newest
+//! candidate's chain, and below it the selected service's chain spelled out, one link per line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::Ctx;
+use super::format::{fit, pad};
+use crate::model::{Candidate, LinkKind, Service};
+
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    // The table takes what its rows need (up to about half); the chain detail the rest.
+    let detail_h = (LinkKind::ALL.len() as u16 + 2).min(area.height / 2);
+    let table_h = (ctx.visible.len() as u16 + 3).clamp(4, area.height.saturating_sub(detail_h).max(4));
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(table_h), Constraint::Min(3)])
+        .split(area);
+    table(frame, parts[0], ctx);
+    detail(frame, parts[1], ctx);
+}
+
+/// The newest candidate of a service, if its chain has one.
+pub fn newest<'a>(ctx: &Ctx<'a>, service: &Service) -> Option<&'a Candidate> {
+    ctx.state.chains.get(&service.name).and_then(|c| c.first())
+}
+
+struct Columns {
+    name: usize,
+    version: usize,
+    cell: usize,
+}
+
+fn columns(width: usize) -> Columns {
+    let n = LinkKind::ALL.len();
+    let name = (width / 5).clamp(10, 24);
+    let version = 9;
+    let cell = (width.saturating_sub(name + version + 2) / n).clamp(3, 9);
+    Columns { name, version, cell }
+}
+
+fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let t = ctx.theme;
+    let title = if ctx.view.filter.is_empty() {
+        format!(" Release board ({}) ", ctx.visible.len())
+    } else {
+        format!(
+            " Release board ({}/{}) filter: {} ",
+            ctx.visible.len(),
+            ctx.state.services.len(),
+            ctx.view.filter
+        )
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, t.style("ui.title")))
+        .border_style(t.style("ui.border_focus"));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    if ctx.visible.is_empty() {
+        let msg = if ctx.state.services.is_empty() {
+            "No services configured. Add [[services]] to the config (see config.example.toml)."
+        } else {
+            "No service matches the filter. Esc clears it."
+        };
+        frame.render_widget(Paragraph::new(msg).style(t.style("ui.muted")), inner);
+        return;
+    }
+    let width = inner.width as usize;
+    let cols = columns(width);
+    let column = ctx.view.column.min(LinkKind::ALL.len() - 1);
+    let mut head = vec![Span::styled(
+        format!("{} {}", pad("Service", cols.name), pad("Version", cols.version)),
+        t.style("ui.header"),
+    )];
+    for (i, kind) in LinkKind::ALL.iter().enumerate() {
+        let style = if i == column {
+            t.style("ui.header").add_modifier(Modifier::UNDERLINED)
+        } else {
+            t.style("ui.header")
+        };
+        head.push(Span::raw(" "));
+        head.push(Span::styled(pad(&fit(kind.short(), cols.cell), cols.cell), style));
+    }
+    let rows = (inner.height as usize).saturating_sub(1);
+    let selected = ctx.view.selected.min(ctx.visible.len() - 1);
+    let offset = if rows > 0 && selected >= rows {
+        selected + 1 - rows
+    } else {
+        0
+    };
+    let mut lines = vec![Line::from(head)];
+    for (i, s) in ctx.visible.iter().enumerate().skip(offset).take(rows) {
+        lines.push(row(ctx, s, &cols, i == selected, column));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn row<'a>(ctx: &Ctx, service: &Service, cols: &Columns, selected: bool, column: usize) -> Line<'a> {
+    let t = ctx.theme;
+    let candidate = newest(ctx, service);
+    let version = candidate
+        .and_then(|c| c.version.clone())
+        .or_else(|| candidate.map(|c| format!("#{}", c.build_number)))
+        .unwrap_or_else(|| "—".into());
+    let mut spans = vec![
+        Span::styled(format!("{} ", pad(&service.name, cols.name)), t.style("ui.text")),
+        Span::styled(pad(&version, cols.version), t.style("ui.muted")),
+    ];
+    for (i, kind) in LinkKind::ALL.iter().enumerate() {
+        spans.push(Span::raw(" "));
+        let (glyph, style) = match candidate.and_then(|c| c.link(*kind)) {
+            Some(link) => {
+                let st = link.status.status();
+                (st.glyph(), t.style(st.role()))
+            }
+            None => ("·", t.style("ui.muted")),
+        };
+        // The glyph sits in the middle of its column; the selected cell is bracketed, which
+        // reads without colour too.
+        let left = (cols.cell.saturating_sub(1)) / 2;
+        let right = cols.cell.saturating_sub(left + 1);
+        if selected && i == column && left >= 1 && right >= 1 {
+            spans.push(Span::raw(" ".repeat(left - 1)));
+            spans.push(Span::styled("[", t.style("ui.hint_key")));
+            spans.push(Span::styled(glyph.to_string(), style.add_modifier(Modifier::BOLD)));
+            spans.push(Span::styled("]", t.style("ui.hint_key")));
+            spans.push(Span::raw(" ".repeat(right - 1)));
+        } else {
+            spans.push(Span::raw(" ".repeat(left)));
+            spans.push(Span::styled(glyph.to_string(), style));
+            spans.push(Span::raw(" ".repeat(right)));
+        }
+    }
+    let line = Line::from(spans);
+    if selected {
+        line.style(t.style("ui.selection"))
+    } else {
+        line
+    }
+}
+
+fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let t = ctx.theme;
+    let service = ctx.selected_service();
+    let candidate = service.and_then(|s| newest(ctx, s));
+    let title = match (service, candidate) {
+        (Some(s), Some(c)) => {
+            let commit = c.commit.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
+            format!(
+                " {} {} · commit {commit} · build #{} ",
+                s.name,
+                c.version.as_deref().unwrap_or("(no version)"),
+                c.build_number
+            )
+        }
+        (Some(s), None) => format!(" {} ", s.name),
+        _ => " Chain ".to_string(),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, t.style("ui.title")))
+        .border_style(t.style("ui.border"));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let Some(candidate) = candidate else {
+        let msg = match service {
+            Some(s) if s.jobs.build.is_none() => "No build job configured: no candidates to follow.",
+            Some(_) => "No build seen yet.",
+            None => "",
+        };
+        frame.render_widget(Paragraph::new(msg).style(t.style("ui.muted")), inner);
+        return;
+    };
+    let column = ctx.view.column.min(LinkKind::ALL.len() - 1);
+    let width = inner.width as usize;
+    let title_w = 18;
+    let lines: Vec<Line> = candidate
+        .links
+        .iter()
+        .enumerate()
+        .take(inner.height as usize)
+        .map(|(i, link)| {
+            let st = link.status.status();
+            let mark = if i == column { "▶" } else { " " };
+            let text_style = if i == column {
+                t.style("ui.selection")
+            } else {
+                t.style("ui.text")
+            };
+            Line::from(vec![
+                Span::styled(mark.to_string(), t.style("ui.hint_key")),
+                Span::styled(format!("{} ", st.glyph()), t.style(st.role())),
+                Span::styled(pad(link.kind.title(), title_w), text_style),
+                Span::styled(
+                    fit(&link.reason, width.saturating_sub(title_w + 4)),
+                    t.style(if link.status == crate::model::LinkStatus::Pass {
+                        "ui.muted"
+                    } else {
+                        "ui.text"
+                    }),
+                ),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
