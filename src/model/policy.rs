@@ -170,3 +170,85 @@ pub fn evaluate_load(policy: &LoadPolicy, p95_ms: Option<f64>, error_rate: Optio
         Check::new("error rate", Bound::AtMost, policy.error_rate_max, error_rate, "%"),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measures(bugs: f64, vulns: f64, dup: f64, new_cov: f64) -> Measures {
+        Measures {
+            bugs: Some(bugs),
+            vulnerabilities: Some(vulns),
+            duplicated_lines_density: Some(dup),
+            new_coverage: Some(new_cov),
+            ..Measures::default()
+        }
+    }
+
+    /// At, just inside and just outside each default threshold.
+    #[test]
+    fn default_quality_policy_at_and_around_each_threshold() {
+        let p = QualityPolicy::default();
+        let cases: &[(Measures, LinkStatus, &str)] = &[
+            (measures(0.0, 0.0, 5.0, 90.0), LinkStatus::Pass, "every value exactly at its threshold"),
+            (measures(0.0, 0.0, 0.0, 100.0), LinkStatus::Pass, "perfect"),
+            (measures(1.0, 0.0, 0.0, 100.0), LinkStatus::Fail, "one bug"),
+            (measures(0.0, 1.0, 0.0, 100.0), LinkStatus::Fail, "one vulnerability"),
+            (measures(0.0, 0.0, 5.01, 100.0), LinkStatus::Fail, "duplication just over 5 %"),
+            (measures(0.0, 0.0, 4.99, 100.0), LinkStatus::Pass, "duplication just under 5 %"),
+            (measures(0.0, 0.0, 0.0, 89.99), LinkStatus::Fail, "new coverage just under 90 %"),
+            (measures(0.0, 0.0, 0.0, 84.2), LinkStatus::Fail, "the demo's 84.2 %"),
+            (measures(0.0, 0.0, 0.0, 90.01), LinkStatus::Pass, "new coverage just over 90 %"),
+        ];
+        for (m, want, why) in cases {
+            assert_eq!(overall(&evaluate_quality(&p, m)), *want, "{why}");
+        }
+    }
+
+    #[test]
+    fn a_per_service_override_moves_only_its_threshold() {
+        let p = QualityPolicy {
+            new_coverage_min: 80.0,
+            ..QualityPolicy::default()
+        };
+        assert_eq!(overall(&evaluate_quality(&p, &measures(0.0, 0.0, 0.0, 84.2))), LinkStatus::Pass);
+        assert_eq!(overall(&evaluate_quality(&p, &measures(0.0, 0.0, 0.0, 79.9))), LinkStatus::Fail);
+        assert_eq!(overall(&evaluate_quality(&p, &measures(1.0, 0.0, 0.0, 95.0))), LinkStatus::Fail);
+    }
+
+    #[test]
+    fn a_missing_measure_is_unknown_never_a_pass() {
+        let p = QualityPolicy::default();
+        let mut m = measures(0.0, 0.0, 0.0, 95.0);
+        m.new_coverage = None;
+        assert_eq!(overall(&evaluate_quality(&p, &m)), LinkStatus::Unknown);
+        // …but a failure elsewhere still fails.
+        m.bugs = Some(2.0);
+        assert_eq!(overall(&evaluate_quality(&p, &m)), LinkStatus::Fail);
+        // NaN from a garbled server is no value at all.
+        let c = Check::new("x", Bound::AtMost, 1.0, Some(f64::NAN), "");
+        assert_eq!(c.status, LinkStatus::Unknown);
+        assert_eq!(overall(&[]), LinkStatus::Unknown);
+    }
+
+    #[test]
+    fn load_thresholds_at_and_around() {
+        let p = LoadPolicy::default();
+        let v = |p95: f64, err: f64| overall(&evaluate_load(&p, Some(p95), Some(err)));
+        assert_eq!(v(800.0, 1.0), LinkStatus::Pass);
+        assert_eq!(v(800.1, 0.0), LinkStatus::Fail);
+        assert_eq!(v(1240.0, 0.4), LinkStatus::Fail);
+        assert_eq!(v(100.0, 1.01), LinkStatus::Fail);
+        assert_eq!(overall(&evaluate_load(&p, None, Some(0.0))), LinkStatus::Unknown);
+    }
+
+    #[test]
+    fn sentences_read_naturally() {
+        let c = Check::new("new coverage", Bound::AtLeast, 90.0, Some(84.2), "%");
+        assert_eq!(c.sentence(), "new coverage 84.2 % < 90 %");
+        let c = Check::new("bugs", Bound::AtMost, 0.0, Some(0.0), "");
+        assert_eq!(c.sentence(), "bugs 0 ≤ 0");
+        let c = Check::new("p95 latency", Bound::AtMost, 800.0, None, "ms");
+        assert_eq!(c.sentence(), "p95 latency: no value (needs ≤ 800 ms)");
+    }
+}
