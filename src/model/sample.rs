@@ -1,11 +1,14 @@
 //! Synthetic estates of any size, for the pane snapshots and the rendering benchmarks. Plain data,
 //! deterministic: the same `n` and `now` give the same estate.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{
-    Build, Cause, Environment, Job, JobKind, PendingInput, Service, ServiceJobs, SourceHealth, Stage, StageError,
-    State, Status, TestCounts,
+    Analysis, ArtifactState, Asset, Build, BuildArtifact, Cause, Environment, Gate, GateStatus, GithubRef, Job,
+    JobKind, LoadSummary, Measures, MergedPull, NexusRef, PendingInput, Protection, QualityState, RepoCommit,
+    RepoState, Service, ServiceJobs, SonarRef, SourceHealth, Stage, StageError, State, Status, TestCounts,
 };
 
 pub const STAGES: &[&str] = &[
@@ -37,6 +40,11 @@ const NAMES: &[&str] = &[
 
 /// An estate of `n` services whose newest builds cycle through every interesting state.
 pub fn estate(n: usize, now: DateTime<Utc>) -> State {
+    estate_with_builds(n, 3, now)
+}
+
+/// The same estate with `builds` builds (release candidates) per service.
+pub fn estate_with_builds(n: usize, builds: usize, now: DateTime<Utc>) -> State {
     let mut state = State {
         environments: vec![
             Environment {
@@ -74,7 +82,7 @@ pub fn estate(n: usize, now: DateTime<Utc>) -> State {
         );
         service.repo = Some(format!("https://github.com/dominion/{name}.git"));
         state.services.push(service);
-        let builds = (0..3).map(|k| sample_build(i, k, now_ms)).collect();
+        let builds = (0..builds.max(1)).map(|k| sample_build(i, k, now_ms)).collect();
         state.jobs.insert(
             job_name.clone(),
             Job {
@@ -91,7 +99,151 @@ pub fn estate(n: usize, now: DateTime<Utc>) -> State {
         );
     }
     state.waiting = state.jobs.values().filter(|j| j.waits_for_input()).count();
+    add_release_data(&mut state, now);
     state
+}
+
+/// GitHub, SonarQube and Nexus data coherent with the builds, so every chain has something to
+/// say: all green for most, and each service index modulo 6 shows one of the story's problems.
+fn add_release_data(state: &mut State, now: DateTime<Utc>) {
+    let services: Vec<Service> = state.services.clone();
+    for (i, svc) in services.iter().enumerate() {
+        let name = svc.name.clone();
+        let job_name = svc.jobs.build.clone().unwrap_or_default();
+        let Some(job) = state.jobs.get_mut(&job_name) else {
+            continue;
+        };
+        let mut commits = Vec::new();
+        let mut analyses = Vec::new();
+        let mut versions = BTreeMap::new();
+        for (k, b) in job.builds.iter_mut().enumerate() {
+            let version = format!("1.{i}.{}", b.number);
+            if b.stages.iter().any(|s| s.name == "Build & unit tests" && s.status == Status::Ok) {
+                let file = format!("{name}-{version}.jar");
+                b.artifacts = vec![BuildArtifact {
+                    relative_path: format!("target/{file}"),
+                    file_name: file,
+                }];
+            }
+            if b.stages.iter().any(|s| s.name == "Load tests" && s.status == Status::Ok) {
+                b.load_summary = Some(LoadSummary {
+                    format: "JMeter statistics.json".into(),
+                    url: format!("{}artifact/target/jmeter/statistics.json", b.url),
+                    p95_ms: Some(if i % 6 == 2 { 1240.0 } else { 420.0 + i as f64 }),
+                    error_rate: Some(0.2),
+                    samples: Some(12_000),
+                });
+            }
+            let sha = b.commit.clone().unwrap_or_default();
+            let direct = i % 6 == 3 && k == 0;
+            commits.push(RepoCommit {
+                sha: sha.clone(),
+                message: format!("Change {}", b.number),
+                author: "alice".into(),
+                date: Some(now),
+                html_url: format!("https://github.com/dominion/{name}/commit/{sha}"),
+                pull: (!direct).then(|| MergedPull {
+                    number: 200 + b.number,
+                    title: format!("Change {}", b.number),
+                    author: "alice".into(),
+                    merged_at: Some(now),
+                    html_url: format!("https://github.com/dominion/{name}/pull/{}", 200 + b.number),
+                }),
+                direct_push: direct,
+            });
+            let new_coverage = if i % 6 == 0 && k == 0 { 84.2 } else { 91.0 + (k % 5) as f64 };
+            analyses.push(Analysis {
+                key: format!("A{i}-{k}"),
+                date: now,
+                revision: Some(sha),
+                version: Some(version.clone()),
+                gate: Some(Gate {
+                    status: GateStatus::Ok,
+                    conditions: vec![],
+                }),
+                measures: Measures {
+                    bugs: Some(0.0),
+                    vulnerabilities: Some(0.0),
+                    security_hotspots: Some(1.0),
+                    code_smells: Some(40.0 + k as f64),
+                    coverage: Some(78.0 + (k % 4) as f64),
+                    new_coverage: Some(new_coverage),
+                    duplicated_lines_density: Some(2.1),
+                    new_duplicated_lines_density: Some(0.5),
+                },
+            });
+            if !(i % 6 == 5 && k == 0) {
+                let assets = ["jar", "pom"]
+                    .iter()
+                    .map(|ext| Asset {
+                        path: format!("com/dominion/{name}/{version}/{name}-{version}.{ext}"),
+                        download_url: format!(
+                            "https://nexus.example.com/repository/maven-releases/com/dominion/{name}/{version}/{name}-{version}.{ext}"
+                        ),
+                        version: version.clone(),
+                        base_version: None,
+                        extension: Some(ext.to_string()),
+                        classifier: None,
+                        size: Some(48_000_000),
+                        sha1: Some(fake_sha(i as u64 * 7 + k as u64)),
+                        last_modified: Some(now),
+                        uploader: Some("jenkins-ci".into()),
+                    })
+                    .collect();
+                versions.insert(version, assets);
+            }
+        }
+        let quality = QualityState {
+            project_key: format!("com.dominion:{name}"),
+            branch: None,
+            dashboard_url: format!("https://sonar.example.com/dashboard?id=com.dominion%3A{name}"),
+            gate: analyses.first().and_then(|a| a.gate.clone()),
+            measures: analyses.first().map(|a| a.measures).unwrap_or_default(),
+            analyses,
+            observed_at: now,
+        };
+        let repo = RepoState {
+            repo: format!("dominion/{name}"),
+            html_url: format!("https://github.com/dominion/{name}"),
+            branch: "master".into(),
+            protection: Protection::Unprotected,
+            open_pulls: vec![],
+            commits,
+            hook: None,
+            deliveries: vec![],
+            observed_at: now,
+        };
+        let artifacts = ArtifactState {
+            repository: "maven-releases".into(),
+            group_id: "com.dominion".into(),
+            artifact_id: name.clone(),
+            packaging: "jar".into(),
+            versions,
+            complete: true,
+            search_url: format!("https://nexus.example.com/service/rest/v1/search/assets?maven.artifactId={name}"),
+            observed_at: now,
+        };
+        if let Some(s) = state.services.iter_mut().find(|s| s.name == name) {
+            s.github = Some(GithubRef {
+                repo: repo.repo.clone(),
+                branch: None,
+            });
+            s.sonar = Some(SonarRef {
+                project_key: quality.project_key.clone(),
+                branch: None,
+            });
+            s.nexus = Some(NexusRef {
+                repository: "maven-releases".into(),
+                group_id: "com.dominion".into(),
+                artifact_id: name.clone(),
+                packaging: "jar".into(),
+            });
+        }
+        state.repos.insert(name.clone(), repo);
+        state.quality.insert(name.clone(), quality);
+        state.artifacts.insert(name.clone(), artifacts);
+        state.rechain(&name);
+    }
 }
 
 fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
