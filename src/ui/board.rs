@@ -38,7 +38,7 @@ fn columns(width: usize) -> Columns {
     let n = LinkKind::ALL.len();
     let name = (width / 5).clamp(10, 24);
     let version = 9;
-    let cell = (width.saturating_sub(name + version + 2) / n).clamp(3, 9);
+    let cell = (width.saturating_sub(name + version + 2) / n).clamp(3, 7);
     Columns { name, version, cell }
 }
 
@@ -86,7 +86,7 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             t.style("ui.header")
         };
         head.push(Span::raw(" "));
-        head.push(Span::styled(pad(&fit(kind.short(), cols.cell), cols.cell), style));
+        head.push(Span::styled(centre(&fit(kind.short(), cols.cell), cols.cell), style));
     }
     let rows = (inner.height as usize).saturating_sub(1);
     let selected = ctx.view.selected.min(ctx.visible.len() - 1);
@@ -100,6 +100,13 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         lines.push(row(ctx, s, &cols, i == selected, column));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `text` centred in `width` columns, leaning left like the glyphs below it.
+fn centre(text: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(text);
+    let left = width.saturating_sub(w) / 2;
+    pad(&format!("{}{text}", " ".repeat(left)), width)
 }
 
 fn row<'a>(ctx: &Ctx, service: &Service, cols: &Columns, selected: bool, column: usize) -> Line<'a> {
@@ -184,7 +191,7 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let column = ctx.view.column.min(LinkKind::ALL.len() - 1);
     let width = inner.width as usize;
     let title_w = 18;
-    let lines: Vec<Line> = candidate
+    let mut lines: Vec<Line> = candidate
         .links
         .iter()
         .enumerate()
@@ -212,5 +219,38 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ])
         })
         .collect();
+    // Room left: every candidate of the service, newest first, one glyph per link.
+    let all = service
+        .and_then(|s| ctx.state.chains.get(&s.name))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let room = (inner.height as usize).saturating_sub(lines.len() + 2);
+    if all.len() > 1 && room >= 2 {
+        lines.push(Line::raw(""));
+        let mut head = format!(" {}{}", pad("Candidates", 26), pad("", 2));
+        for kind in LinkKind::ALL {
+            head.push_str(&pad(&fit(kind.short(), 5), 6));
+        }
+        lines.push(Line::from(Span::styled(fit(&head, width), t.style("ui.header"))));
+        for c in all.iter().take(room - 1) {
+            let commit = c.commit.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
+            let label = format!(
+                " {} {commit} #{}",
+                c.version.as_deref().unwrap_or("—"),
+                c.build_number
+            );
+            let verdict = c.verdict().status();
+            let mut spans = vec![
+                Span::styled(pad(&label, 26), t.style("ui.text")),
+                Span::styled(format!("{} ", verdict.glyph()), t.style(verdict.role())),
+                Span::raw(" "),
+            ];
+            for link in &c.links {
+                let st = link.status.status();
+                spans.push(Span::styled(pad(st.glyph(), 6), t.style(st.role())));
+            }
+            lines.push(Line::from(spans));
+        }
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }

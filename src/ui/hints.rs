@@ -120,7 +120,12 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
             let k = if action == A::MoveDown {
                 format!("{}/{}", ctx.keymap.hint(A::MoveDown), ctx.keymap.hint(A::MoveUp))
             } else if action == A::ColumnRight {
-                format!("{}{}", ctx.keymap.hint(A::ColumnLeft), ctx.keymap.hint(A::ColumnRight))
+                let arrows = |k: String| k.replace("Left", "←").replace("Right", "→");
+                format!(
+                    "{}{}",
+                    arrows(ctx.keymap.hint(A::ColumnLeft)),
+                    arrows(ctx.keymap.hint(A::ColumnRight))
+                )
             } else {
                 ctx.keymap.hint(action)
             };
