@@ -29,7 +29,13 @@ deploy = "dominion/payments-api-deploy"
 "#;
 
 fn env(k: &str) -> Option<String> {
-    (k == "JENKINS_TOKEN").then(|| "s3cret-token".to_string())
+    match k {
+        "JENKINS_TOKEN" => Some("s3cret-token".to_string()),
+        "GITHUB_TOKEN" => Some("ghp_s3cret".to_string()),
+        "SONAR_TOKEN" => Some("squ_s3cret".to_string()),
+        "NEXUS_PASSWORD" => Some("nexus-s3cret".to_string()),
+        _ => None,
+    }
 }
 
 fn load(text: &str) -> Result<flightdeck::config::Config, ConfigError> {
@@ -165,4 +171,82 @@ fn the_example_config_is_valid() {
     let c = load_from_str(text, Path::new("config.example.toml"), None, &env).unwrap();
     assert_eq!(c.services.len(), 2);
     assert_eq!(c.environments.iter().filter(|e| e.protected).count(), 1);
+    let pay = &c.services[0];
+    assert_eq!(pay.chain.quality.new_coverage_min, 80.0, "the service's override");
+    assert_eq!(pay.chain.quality.duplicated_lines_max, 5.0, "the shop's default");
+    assert_eq!(pay.chain.load_policy.p95_ms_max, 600.0);
+    assert_eq!(c.services[1].chain.quality.new_coverage_min, 90.0);
+    assert!(pay.jobs.tests.contains(&"dominion/payments-api-regression".to_string()));
+    let shown = c.render_effective();
+    for secret in ["ghp_s3cret", "squ_s3cret", "nexus-s3cret", "s3cret-token"] {
+        assert!(!shown.contains(secret), "{secret} shown");
+    }
+    assert!(
+        shown.contains("[sources.github]") && shown.contains("new_coverage = 80"),
+        "{shown}"
+    );
+}
+
+/// A config with GitHub, SonarQube and Nexus, for the release-chain errors.
+fn with_release_sources(service_extra: &str) -> String {
+    format!(
+        "{GOOD}\n{service_extra}\n\n[sources.github]\ntoken_env = \"GITHUB_TOKEN\"\n\n[sources.sonar]\nurl = \"https://sonar.example.com\"\n\n[sources.nexus]\nurl = \"https://nexus.example.com\"\n"
+    )
+}
+
+#[test]
+fn release_sources_load() {
+    let c = load(&with_release_sources(
+        "[services.github]\nrepo = \"dominion/payments-api\"\n[services.sonar]\nproject_key = \"k\"\n[services.nexus]\ngroup_id = \"com.dominion\"\nartifact_id = \"payments-api\"",
+    ))
+    .unwrap();
+    assert_eq!(c.github.as_ref().unwrap().api_url.as_str(), "https://api.github.com/");
+    assert_eq!(c.services[0].nexus.as_ref().unwrap().repository, "maven-releases");
+}
+
+#[test]
+fn a_policy_value_out_of_range_names_its_key() {
+    let e = error(&with_release_sources("[services.quality]\nnew_coverage = 120.0"));
+    assert_names(&e, 25, "services[0].quality.new_coverage");
+    assert!(e.to_string().contains("between 0 and 100"), "{e}");
+}
+
+#[test]
+fn a_repository_must_be_owner_slash_name() {
+    let e = error(&with_release_sources("[services.github]\nrepo = \"payments-api\""));
+    assert_names(&e, 25, "services[0].github.repo");
+}
+
+#[test]
+fn a_service_cannot_name_a_source_that_is_not_configured() {
+    let e = error(&format!("{GOOD}\n[services.sonar]\nproject_key = \"k\"\n"));
+    assert_names(&e, 25, "services[0].sonar");
+    assert!(e.to_string().contains("no [sources.sonar]"), "{e}");
+}
+
+#[test]
+fn a_test_link_is_a_stage_or_a_job_not_both() {
+    let e = error(&with_release_sources(
+        "[services.chain]\nregression = { stage = \"Regression\", job = \"x/regression\" }",
+    ));
+    assert_names(&e, 25, "services[0].chain.regression");
+}
+
+#[test]
+fn an_unknown_chain_key_is_named() {
+    let e = error(&with_release_sources("[services.chain]\nsmoke = { stage = \"Smoke\" }"));
+    assert_names(&e, 25, "smoke");
+}
+
+#[test]
+fn a_missing_release_secret_names_its_key() {
+    let text = with_release_sources("").replace("GITHUB_TOKEN", "NO_SUCH_TOKEN");
+    let e = error(&text);
+    assert!(e.to_string().contains("sources.github.token_env"), "{e}");
+}
+
+#[test]
+fn a_jenkins_source_cannot_take_a_reserved_name() {
+    let e = error(&GOOD.replace("name = \"ci\"", "name = \"github\""));
+    assert_names(&e, 5, "sources.jenkins[0].name");
 }

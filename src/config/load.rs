@@ -167,6 +167,13 @@ pub fn load_from_str(
                 format!("a second Jenkins source is named `{name}`"),
             ));
         }
+        if ["github", "sonarqube", "nexus"].contains(&name.as_str()) {
+            return Err(located(
+                src.name.span(),
+                &key("name"),
+                format!("`{name}` is the name of the [sources.{name}] health line; name this Jenkins otherwise"),
+            ));
+        }
         let url = parse_url(&src.url).map_err(|m| located(src.url.span(), &key("url"), m))?;
         let (token, token_origin) = resolve_secret(
             (src.token_env.as_ref(), "token_env"),
@@ -735,6 +742,43 @@ impl Config {
                 j.insecure_tls
             );
         }
+        if let Some(g) = &self.github {
+            let _ = writeln!(
+                out,
+                "\n[sources.github]\napi_url = {}\n{}poll_interval_secs = {}\ntimeout_secs = {}\ncommits = {}",
+                q(g.api_url.as_str()),
+                secret_line("token", &g.token, &g.token_origin),
+                g.poll_interval.as_secs(),
+                g.timeout.as_secs(),
+                g.commits
+            );
+        }
+        if let Some(c) = &self.sonar {
+            let _ = writeln!(
+                out,
+                "\n[sources.sonar]\nurl = {}\n{}poll_interval_secs = {}\ntimeout_secs = {}\nanalyses = {}",
+                q(c.url.as_str()),
+                secret_line("token", &c.token, &c.token_origin),
+                c.poll_interval.as_secs(),
+                c.timeout.as_secs(),
+                c.analyses
+            );
+        }
+        if let Some(c) = &self.nexus {
+            let _ = writeln!(out, "\n[sources.nexus]\nurl = {}", q(c.url.as_str()));
+            if let Some(u) = &c.user {
+                let _ = writeln!(out, "user = {}", q(u));
+            }
+            let _ = writeln!(
+                out,
+                "{}repository = {}\npoll_interval_secs = {}\ntimeout_secs = {}\nmax_pages = {}",
+                secret_line("password", &c.password, &c.password_origin),
+                q(&c.repository),
+                c.poll_interval.as_secs(),
+                c.timeout.as_secs(),
+                c.max_pages
+            );
+        }
         for e in &self.environments {
             let _ = writeln!(
                 out,
@@ -759,6 +803,40 @@ impl Config {
             if !s.jobs.tests.is_empty() {
                 let _ = writeln!(out, "tests = {:?}", s.jobs.tests);
             }
+            if let Some(g) = &s.github {
+                let _ = writeln!(out, "[services.github]\nrepo = {}", q(&g.repo));
+                if let Some(b) = &g.branch {
+                    let _ = writeln!(out, "branch = {}", q(b));
+                }
+            }
+            if let Some(c) = &s.sonar {
+                let _ = writeln!(out, "[services.sonar]\nproject_key = {}", q(&c.project_key));
+                if let Some(b) = &c.branch {
+                    let _ = writeln!(out, "branch = {}", q(b));
+                }
+            }
+            if let Some(n) = &s.nexus {
+                let _ = writeln!(
+                    out,
+                    "[services.nexus]\nrepository = {}\ngroup_id = {}\nartifact_id = {}\npackaging = {}",
+                    q(&n.repository),
+                    q(&n.group_id),
+                    q(&n.artifact_id),
+                    q(&n.packaging)
+                );
+            }
+            let p = &s.chain.quality;
+            let l = &s.chain.load_policy;
+            let _ = writeln!(
+                out,
+                "[services.quality]  # the shop's policy with this service's overrides\nbugs = {}\nvulnerabilities = {}\nduplicated_lines = {}\nnew_coverage = {}\n[services.chain.load_thresholds]\np95_ms = {}\nerror_rate = {}",
+                p.bugs_max,
+                p.vulnerabilities_max,
+                p.duplicated_lines_max,
+                p.new_coverage_min,
+                l.p95_ms_max,
+                l.error_rate_max
+            );
         }
         let _ = writeln!(out, "\n[keymap]");
         for (action, keys) in self.keymap.iter() {
@@ -772,6 +850,14 @@ impl Config {
             );
         }
         out
+    }
+}
+
+/// `token = "****"  # from …`, or a comment when there is none.
+fn secret_line(name: &str, secret: &Option<Secret>, origin: &Option<String>) -> String {
+    match (secret, origin) {
+        (Some(s), Some(o)) => format!("{name} = \"{s}\"  # from {o}\n"),
+        _ => format!("# no {name}: anonymous access\n"),
     }
 }
 

@@ -23,6 +23,19 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             .map(|r| format!(" · retry {}", short_secs((r - now).num_seconds().max(0))))
             .unwrap_or_default();
         let error = h.last_error.as_deref().unwrap_or("");
+        // A rate-limited source says what it has left, and when it refills once it runs low.
+        let budget = match (h.rate_limit_remaining, h.rate_limit_limit) {
+            (Some(r), Some(l)) if l > 0 && r * 10 < l => {
+                let reset = h
+                    .rate_limit_reset
+                    .map(|at| format!(", resets {}", at.with_timezone(&chrono::Local).format("%H:%M")))
+                    .unwrap_or_default();
+                format!(" · {r}/{l} left{reset}")
+            }
+            (Some(r), Some(l)) => format!(" · {r}/{l}"),
+            (Some(r), None) => format!(" · {r} left"),
+            _ => String::new(),
+        };
         let (style, text) = match h.level() {
             HealthLevel::Waiting => (t.style("status.pending"), format!("{} … connecting", h.name)),
             HealthLevel::Healthy if h.is_stale(now) => (
@@ -35,12 +48,12 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ),
             HealthLevel::Healthy => (
                 t.style("status.ok"),
-                format!("{} ✔ {} ago", h.name, since(h.last_success).unwrap_or_default()),
+                format!("{} ✔ {}{budget}", h.name, since(h.last_success).unwrap_or_default()),
             ),
             HealthLevel::Degraded => (
                 t.style("status.unstable"),
                 format!(
-                    "{} ⚠ {error} · data {} old{retry}",
+                    "{} ⚠ {error} · data {} old{retry}{budget}",
                     h.name,
                     since(h.last_success).unwrap_or_default()
                 ),
