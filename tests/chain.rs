@@ -176,7 +176,9 @@ fn artifacts(versions: &[&str], complete: bool) -> ArtifactState {
                 .iter()
                 .map(|ext| Asset {
                     path: format!("com/dominion/payments-api/{v}/payments-api-{v}.{ext}"),
-                    download_url: format!("https://nexus/repository/maven-releases/com/dominion/payments-api/{v}/payments-api-{v}.{ext}"),
+                    download_url: format!(
+                        "https://nexus/repository/maven-releases/com/dominion/payments-api/{v}/payments-api-{v}.{ext}"
+                    ),
                     version: v.to_string(),
                     base_version: None,
                     extension: Some(ext.to_string()),
@@ -246,13 +248,20 @@ fn a_fully_joined_candidate() {
 #[test]
 fn nothing_read_yet_is_unknown_and_the_candidate_is_not_a_pass() {
     let state = state_with(service(), vec![build(57, Status::Ok, green_stages())]);
-    for kind in [LinkKind::PullRequest, LinkKind::Quality, LinkKind::Artifact, LinkKind::Load] {
+    for kind in [
+        LinkKind::PullRequest,
+        LinkKind::Quality,
+        LinkKind::Artifact,
+        LinkKind::Load,
+    ] {
         assert_eq!(link(&state, kind).status, LinkStatus::Unknown, "{kind:?}");
     }
     assert_eq!(link(&state, LinkKind::Build).status, LinkStatus::Pass);
     assert_eq!(newest(&state).verdict(), LinkStatus::Unknown);
     assert!(
-        link(&state, LinkKind::Load).reason.contains("no JMeter or Gatling summary"),
+        link(&state, LinkKind::Load)
+            .reason
+            .contains("no JMeter or Gatling summary"),
         "a green load stage without a summary cannot be judged"
     );
 }
@@ -275,7 +284,11 @@ fn sonar_and_the_policy_disagree_both_are_shown() {
     });
     let l = link(&state, LinkKind::Quality);
     assert_eq!(l.status, LinkStatus::Fail);
-    assert!(l.reason.contains("Sonar gate failed") && l.reason.contains("policy pass"), "{}", l.reason);
+    assert!(
+        l.reason.contains("Sonar gate failed") && l.reason.contains("policy pass"),
+        "{}",
+        l.reason
+    );
 }
 
 #[test]
@@ -339,7 +352,10 @@ fn an_artifact_missing_after_a_green_build_fails_only_when_the_listing_is_comple
     assert_eq!(link(&state, LinkKind::Artifact).status, LinkStatus::Unknown);
     // A jar without its pom is not a released artifact.
     let mut half = artifacts(&["1.4.57"], true);
-    half.versions.get_mut("1.4.57").unwrap().retain(|a| a.extension.as_deref() == Some("jar"));
+    half.versions
+        .get_mut("1.4.57")
+        .unwrap()
+        .retain(|a| a.extension.as_deref() == Some("jar"));
     state.apply(Update::Artifacts {
         service: "payments-api".into(),
         artifacts: half,
@@ -376,7 +392,11 @@ fn a_failed_stage_fails_its_link_and_later_ones_are_not_run() {
     assert!(pen.reason.contains("ZAP found 2 high alerts"));
     let regr = link(&state, LinkKind::Regression);
     assert_eq!(regr.status, LinkStatus::Unknown);
-    assert!(regr.reason.contains("stopped at «Penetration tests»"), "{}", regr.reason);
+    assert!(
+        regr.reason.contains("stopped at «Penetration tests»"),
+        "{}",
+        regr.reason
+    );
 }
 
 #[test]
@@ -436,7 +456,11 @@ fn a_downstream_test_job_is_matched_by_its_upstream_cause() {
     });
     let l = link(&state, LinkKind::Regression);
     assert_eq!(l.status, LinkStatus::Fail);
-    assert!(l.reason.contains("#12") && l.reason.contains("3 of 80 failed"), "{}", l.reason);
+    assert!(
+        l.reason.contains("#12") && l.reason.contains("3 of 80 failed"),
+        "{}",
+        l.reason
+    );
 }
 
 #[test]

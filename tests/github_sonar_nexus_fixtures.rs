@@ -66,7 +66,11 @@ fn statuses_and_check_runs_merge() {
     let runs: gh::CheckRunsJson = parse("github/pygithub_check-runs-for-ref.json");
     let checks = ghmap::checks(&statuses, &runs);
     assert_eq!(checks.iter().filter(|c| c.kind == "status").count(), 6);
-    assert!(checks.iter().any(|c| c.name == "jenkins/js" && c.status == LinkStatus::Pass));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.name == "jenkins/js" && c.status == LinkStatus::Pass)
+    );
     assert!(
         checks
             .iter()
@@ -97,8 +101,14 @@ fn commits_are_matched_to_merged_pulls_or_flagged() {
     let mapped = ghmap::commits(&commits, &merged, &HashMap::new());
     assert_eq!(mapped[0].pull.as_ref().map(|p| p.number), Some(39));
     assert!(!mapped[0].direct_push);
-    assert!(mapped[1].direct_push, "on the first-parent line, no pull request: pushed directly");
-    assert!(!mapped[4].direct_push, "off the first-parent line: came in through a merge");
+    assert!(
+        mapped[1].direct_push,
+        "on the first-parent line, no pull request: pushed directly"
+    );
+    assert!(
+        !mapped[4].direct_push,
+        "off the first-parent line: came in through a merge"
+    );
     let list: Vec<gh::CommitJson> = parse("github/octocrab_repos_list_commits.json");
     assert_eq!(list.len(), 1);
 }
@@ -126,7 +136,11 @@ fn rate_limit_bodies() {
     let rate: serde_json::Value = parse("github/pygithub_rate-limit.json");
     assert_eq!(rate["rate"]["limit"], 5000);
     let exceeded: gh::ErrorJson = parse("github/pygithub_rate-limit-exceeded-403.json");
-    assert!(exceeded.message.to_lowercase().contains("rate limit"), "{}", exceeded.message);
+    assert!(
+        exceeded.message.to_lowercase().contains("rate limit"),
+        "{}",
+        exceeded.message
+    );
 }
 
 #[test]
@@ -145,10 +159,19 @@ fn sonar_gate_with_conditions() {
 #[test]
 fn sonar_measures_read_new_values_from_the_period() {
     let m: sq::ComponentMeasuresJson = parse("sonar/sonarqube-measures-component.json");
-    let new_violations = m.component.measures.iter().find(|m| m.metric == "new_violations").unwrap();
+    let new_violations = m
+        .component
+        .measures
+        .iter()
+        .find(|m| m.metric == "new_violations")
+        .unwrap();
     assert_eq!(sqmap::measure_value(new_violations), Some(25.0));
     let complexity = m.component.measures.iter().find(|m| m.metric == "complexity").unwrap();
-    assert_eq!(sqmap::measure_value(complexity), Some(12.0), "top-level value for old metrics");
+    assert_eq!(
+        sqmap::measure_value(complexity),
+        Some(12.0),
+        "top-level value for old metrics"
+    );
     // The older `periods` array form.
     let legacy: sq::MeasureJson =
         serde_json::from_str(r#"{"metric":"new_coverage","periods":[{"index":1,"value":"84.2"}]}"#).unwrap();
@@ -197,14 +220,22 @@ fn sonar_parameters_exist_in_the_current_api() {
             assert!(p.iter().any(|x| x == w), "{path}/{action} lacks {w}: {p:?}");
         }
     };
-    has("api/qualitygates", "project_status", &["projectKey", "analysisId", "branch"]);
+    has(
+        "api/qualitygates",
+        "project_status",
+        &["projectKey", "analysisId", "branch"],
+    );
     has(
         "api/measures",
         "component",
         &["component", "metricKeys", "additionalFields", "branch"],
     );
     has("api/project_analyses", "search", &["project", "ps", "branch"]);
-    has("api/measures", "search_history", &["component", "metrics", "from", "ps", "branch"]);
+    has(
+        "api/measures",
+        "search_history",
+        &["component", "metrics", "from", "ps", "branch"],
+    );
 }
 
 #[test]
@@ -212,7 +243,11 @@ fn nexus_assets_and_components() {
     let page: nx::PageJson<nx::AssetJson> = parse("nexus/nexus-search-assets.json");
     assert_eq!(page.items.len(), 3);
     assert!(page.continuation_token.is_none());
-    let assets: Vec<_> = page.items.iter().filter_map(|a| nxmap::asset(a, "org.osgi.core")).collect();
+    let assets: Vec<_> = page
+        .items
+        .iter()
+        .filter_map(|a| nxmap::asset(a, "org.osgi.core"))
+        .collect();
     assert_eq!(assets.len(), 3);
     let jar = assets
         .iter()

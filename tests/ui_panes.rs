@@ -3,8 +3,8 @@
 
 use chrono::{TimeZone, Utc};
 use flightdeck::config::{Keymap, Theme};
-use flightdeck::model::sample;
 use flightdeck::model::LinkKind;
+use flightdeck::model::sample;
 use flightdeck::ui::{self, Ctx, Explain, Mode, Pane, Screen, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -169,7 +169,10 @@ fn explain_shows_thresholds_against_actuals() {
         ..View::default()
     };
     let (text, _) = render(&view, "dark", 120, 40);
-    assert!(text.contains("new coverage") && text.contains("≥ 90 %") && text.contains("84.2 %"), "{text}");
+    assert!(
+        text.contains("new coverage") && text.contains("≥ 90 %") && text.contains("84.2 %"),
+        "{text}"
+    );
     assert!(text.contains("https://sonar.example.com/dashboard"), "{text}");
     insta::assert_snapshot!(text);
 }

@@ -190,15 +190,35 @@ mod tests {
     fn default_quality_policy_at_and_around_each_threshold() {
         let p = QualityPolicy::default();
         let cases: &[(Measures, LinkStatus, &str)] = &[
-            (measures(0.0, 0.0, 5.0, 90.0), LinkStatus::Pass, "every value exactly at its threshold"),
+            (
+                measures(0.0, 0.0, 5.0, 90.0),
+                LinkStatus::Pass,
+                "every value exactly at its threshold",
+            ),
             (measures(0.0, 0.0, 0.0, 100.0), LinkStatus::Pass, "perfect"),
             (measures(1.0, 0.0, 0.0, 100.0), LinkStatus::Fail, "one bug"),
             (measures(0.0, 1.0, 0.0, 100.0), LinkStatus::Fail, "one vulnerability"),
-            (measures(0.0, 0.0, 5.01, 100.0), LinkStatus::Fail, "duplication just over 5 %"),
-            (measures(0.0, 0.0, 4.99, 100.0), LinkStatus::Pass, "duplication just under 5 %"),
-            (measures(0.0, 0.0, 0.0, 89.99), LinkStatus::Fail, "new coverage just under 90 %"),
+            (
+                measures(0.0, 0.0, 5.01, 100.0),
+                LinkStatus::Fail,
+                "duplication just over 5 %",
+            ),
+            (
+                measures(0.0, 0.0, 4.99, 100.0),
+                LinkStatus::Pass,
+                "duplication just under 5 %",
+            ),
+            (
+                measures(0.0, 0.0, 0.0, 89.99),
+                LinkStatus::Fail,
+                "new coverage just under 90 %",
+            ),
             (measures(0.0, 0.0, 0.0, 84.2), LinkStatus::Fail, "the demo's 84.2 %"),
-            (measures(0.0, 0.0, 0.0, 90.01), LinkStatus::Pass, "new coverage just over 90 %"),
+            (
+                measures(0.0, 0.0, 0.0, 90.01),
+                LinkStatus::Pass,
+                "new coverage just over 90 %",
+            ),
         ];
         for (m, want, why) in cases {
             assert_eq!(overall(&evaluate_quality(&p, m)), *want, "{why}");
@@ -211,9 +231,18 @@ mod tests {
             new_coverage_min: 80.0,
             ..QualityPolicy::default()
         };
-        assert_eq!(overall(&evaluate_quality(&p, &measures(0.0, 0.0, 0.0, 84.2))), LinkStatus::Pass);
-        assert_eq!(overall(&evaluate_quality(&p, &measures(0.0, 0.0, 0.0, 79.9))), LinkStatus::Fail);
-        assert_eq!(overall(&evaluate_quality(&p, &measures(1.0, 0.0, 0.0, 95.0))), LinkStatus::Fail);
+        assert_eq!(
+            overall(&evaluate_quality(&p, &measures(0.0, 0.0, 0.0, 84.2))),
+            LinkStatus::Pass
+        );
+        assert_eq!(
+            overall(&evaluate_quality(&p, &measures(0.0, 0.0, 0.0, 79.9))),
+            LinkStatus::Fail
+        );
+        assert_eq!(
+            overall(&evaluate_quality(&p, &measures(1.0, 0.0, 0.0, 95.0))),
+            LinkStatus::Fail
+        );
     }
 
     #[test]

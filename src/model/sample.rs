@@ -118,14 +118,20 @@ fn add_release_data(state: &mut State, now: DateTime<Utc>) {
         let mut versions = BTreeMap::new();
         for (k, b) in job.builds.iter_mut().enumerate() {
             let version = format!("1.{i}.{}", b.number);
-            if b.stages.iter().any(|s| s.name == "Build & unit tests" && s.status == Status::Ok) {
+            if b.stages
+                .iter()
+                .any(|s| s.name == "Build & unit tests" && s.status == Status::Ok)
+            {
                 let file = format!("{name}-{version}.jar");
                 b.artifacts = vec![BuildArtifact {
                     relative_path: format!("target/{file}"),
                     file_name: file,
                 }];
             }
-            if b.stages.iter().any(|s| s.name == "Load tests" && s.status == Status::Ok) {
+            if b.stages
+                .iter()
+                .any(|s| s.name == "Load tests" && s.status == Status::Ok)
+            {
                 b.load_summary = Some(LoadSummary {
                     format: "JMeter statistics.json".into(),
                     url: format!("{}artifact/target/jmeter/statistics.json", b.url),
@@ -151,7 +157,11 @@ fn add_release_data(state: &mut State, now: DateTime<Utc>) {
                 }),
                 direct_push: direct,
             });
-            let new_coverage = if i % 6 == 0 && k == 0 { 84.2 } else { 91.0 + (k % 5) as f64 };
+            let new_coverage = if i % 6 == 0 && k == 0 {
+                84.2
+            } else {
+                91.0 + (k % 5) as f64
+            };
             analyses.push(Analysis {
                 key: format!("A{i}-{k}"),
                 date: now,

@@ -234,11 +234,7 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         lines.push(Line::from(Span::styled(fit(&head, width), t.style("ui.header"))));
         for c in all.iter().take(room - 1) {
             let commit = c.commit.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
-            let label = format!(
-                " {} {commit} #{}",
-                c.version.as_deref().unwrap_or("—"),
-                c.build_number
-            );
+            let label = format!(" {} {commit} #{}", c.version.as_deref().unwrap_or("—"), c.build_number);
             let verdict = c.verdict().status();
             let mut spans = vec![
                 Span::styled(pad(&label, 26), t.style("ui.text")),
