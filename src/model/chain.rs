@@ -540,7 +540,7 @@ fn quality_link(inputs: &ChainInputs<'_>, build: &Build, policy: &policy::Qualit
         "analysis {} of {} at {}",
         analysis.key,
         short(sha),
-        analysis.date.format("%Y-%m-%d %H:%M UTC")
+        utc_minute(analysis.date)
     ));
     link
 }
@@ -761,10 +761,20 @@ fn downstream_link(inputs: &ChainInputs<'_>, kind: LinkKind, name: &str, build: 
 /// The stage of `build` that carries this link, by the usual names.
 fn stage_for(build: &Build, kind: LinkKind) -> Option<&Stage> {
     let words = kind.stage_keywords();
-    build.stages.iter().find(|s| {
-        let name = s.name.to_ascii_lowercase();
-        words.iter().any(|w| name.contains(w))
-    })
+    build
+        .stages
+        .iter()
+        .find(|s| words.iter().any(|w| contains_ignore_case(&s.name, w)))
+}
+
+/// `needle` (lower case ASCII) somewhere in `hay`, ignoring ASCII case, without allocating.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    h.windows(n.len())
+        .any(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(n))
 }
 
 fn stage_link(kind: LinkKind, build: &Build, stage: &Stage, missing: &str) -> Link {
@@ -806,6 +816,20 @@ fn not_reached(kind: LinkKind, build: &Build, otherwise: &str) -> Link {
 
 fn stage_url(build: &Build, stage: &Stage) -> String {
     format!("{}execution/node/{}/", build.url, stage.id)
+}
+
+/// `2026-11-24 09:30 UTC`. Written out by hand: chrono's format strings are parsed on every call,
+/// and the chain is evaluated for thousands of candidates.
+fn utc_minute(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 fn human_size(bytes: u64) -> String {

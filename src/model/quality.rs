@@ -168,7 +168,7 @@ impl QualityState {
 
 /// Full and abbreviated SHAs name the same commit when one is a prefix of the other (≥ 7 chars).
 pub fn same_commit(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim().to_ascii_lowercase(), b.trim().to_ascii_lowercase());
+    let (a, b) = (a.trim().as_bytes(), b.trim().as_bytes());
     let n = a.len().min(b.len());
-    n >= 7 && a[..n] == b[..n]
+    n >= 7 && a[..n].eq_ignore_ascii_case(&b[..n])
 }

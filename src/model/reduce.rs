@@ -114,34 +114,56 @@ impl State {
                 self.sources.insert(health.name.clone(), health);
             }
             Update::Jobs { source, at, jobs } => {
-                let names: Vec<String> = jobs.iter().map(|j| j.full_name.clone()).collect();
+                // A poll re-sends every job; only the ones whose builds changed need new chains.
+                let mut changed: Vec<String> = Vec::new();
                 for mut job in jobs {
                     job.source = source.clone();
                     job.observed_at = at;
                     let now_waits = job.waits_for_input() as usize;
-                    let was_waiting = self
-                        .jobs
-                        .insert(job.full_name.clone(), job)
-                        .is_some_and(|old| old.waits_for_input()) as usize;
+                    let name = job.full_name.clone();
+                    let old = self.jobs.insert(name.clone(), job);
+                    let was_waiting = old.as_ref().is_some_and(|o| o.waits_for_input()) as usize;
                     self.waiting = self.waiting + now_waits - was_waiting;
+                    if old.is_none_or(|o| Some(&o.builds) != self.jobs.get(&name).map(|j| &j.builds)) {
+                        changed.push(name);
+                    }
                 }
-                self.rechain_jobs(&names);
+                self.rechain_jobs(&changed);
             }
             Update::Build { job, at, build } => {
                 self.merge_build(&job, at, build);
                 self.rechain_jobs(std::slice::from_ref(&job));
             }
             Update::Repo { service, repo } => {
+                let same = self.repos.get(&service).is_some_and(|old| {
+                    RepoState {
+                        observed_at: repo.observed_at,
+                        ..old.clone()
+                    } == repo
+                });
                 self.repos.insert(service.clone(), repo);
-                self.rechain(&service);
+                if !same {
+                    self.rechain(&service);
+                }
             }
             Update::Quality { service, quality } => {
+                let same = self.quality.get(&service).is_some_and(|old| {
+                    (&old.gate, &old.measures, &old.analyses) == (&quality.gate, &quality.measures, &quality.analyses)
+                });
                 self.quality.insert(service.clone(), quality);
-                self.rechain(&service);
+                if !same {
+                    self.rechain(&service);
+                }
             }
             Update::Artifacts { service, artifacts } => {
+                let same = self
+                    .artifacts
+                    .get(&service)
+                    .is_some_and(|old| (&old.versions, old.complete) == (&artifacts.versions, artifacts.complete));
                 self.artifacts.insert(service.clone(), artifacts);
-                self.rechain(&service);
+                if !same {
+                    self.rechain(&service);
+                }
             }
             Update::RateLimit {
                 source,
