@@ -4,6 +4,7 @@
 
 use super::ids;
 use super::jenkins::{FailKind, Ms, NodeError, NodeStatus, Outcome, PlannedStage, TestCounts};
+use super::loadtest;
 
 /// The `input` step of "Approve production", as InputStep capitalises its id.
 pub(crate) const INPUT_ID: &str = "Deploy-production";
@@ -40,7 +41,7 @@ impl ScriptCtx {
         format!("{REGISTRY}/dominion/{}:{}", self.service, self.version)
     }
 
-    fn rand(&self, salt: &str, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn rand(&self, salt: &str, lo: u64, hi: u64) -> u64 {
         lo + ids::hash(self.seed, &[&self.job, &self.version, salt]) % (hi - lo + 1)
     }
 }
@@ -384,7 +385,7 @@ pub(crate) fn stage_script(ctx: &ScriptCtx, stage: &PlannedStage, at: Ms) -> Vec
         "Functional tests" => integration_tests(ctx, "functional", stage.tests, unstable, fail, at),
         "Regression tests" => integration_tests(ctx, "regression", stage.tests, unstable, fail, at),
         "Penetration tests" => vec![zap(ctx)],
-        "Load tests" => vec![gatling(ctx)],
+        "Load tests" => vec![jmeter(ctx)],
         "Docker build" => vec![docker_build(ctx)],
         "Image scan" => vec![trivy(ctx, fail.is_some(), at)],
         "Push image" => vec![docker_push(ctx)],
@@ -702,7 +703,7 @@ fn sonar(ctx: &ScriptCtx) -> Vec<StepScript> {
         format!("[INFO] Load global settings (done) | time={}ms", ctx.rand("gs", 60, 190)),
         "[INFO] Server id: 147B411E-AZLxFtMhHSV3l1c3ADkP".to_string(),
         "[INFO] Loading required plugins".to_string(),
-        format!("[INFO] Project key: dominion_{svc}"),
+        format!("[INFO] Project key: com.dominion:{svc}"),
         format!("[INFO] Branch name: {}", ctx.branch),
         "[INFO] Load quality profiles".to_string(),
         format!("[INFO] Load quality profiles (done) | time={}ms", ctx.rand("qp", 40, 150)),
@@ -715,7 +716,7 @@ fn sonar(ctx: &ScriptCtx) -> Vec<StepScript> {
             .to_string(),
         "[INFO] Analysis report generated in 212ms, dir size=1.3 MB".to_string(),
         "[INFO] Analysis report uploaded in 95ms".to_string(),
-        format!("[INFO] ANALYSIS SUCCESSFUL, you can find the results at: {SONAR}/dashboard?id=dominion_{svc}"),
+        format!("[INFO] ANALYSIS SUCCESSFUL, you can find the results at: {SONAR}/dashboard?id=com.dominion%3A{svc}"),
         "[INFO] Note that you will be able to access the updated dashboard once the server has processed the submitted analysis report"
             .to_string(),
         format!("[INFO] More about the report processing at {SONAR}/api/ce/task?id={task}"),
@@ -725,7 +726,7 @@ fn sonar(ctx: &ScriptCtx) -> Vec<StepScript> {
         env,
         StepScript::sh(
             &format!(
-                "mvn -B sonar:sonar -Dsonar.projectKey=dominion_{svc} -Dsonar.branch.name={}",
+                "mvn -B sonar:sonar -Dsonar.projectKey=com.dominion:{svc} -Dsonar.branch.name={}",
                 ctx.branch
             ),
             9,
@@ -734,7 +735,7 @@ fn sonar(ctx: &ScriptCtx) -> Vec<StepScript> {
     ]
 }
 
-fn task_id(ctx: &ScriptCtx) -> String {
+pub(crate) fn task_id(ctx: &ScriptCtx) -> String {
     format!(
         "AZ{}",
         ids::hex(ctx.seed, &[&ctx.job, &ctx.version, "ce"], 18).to_uppercase()
@@ -768,15 +769,16 @@ fn nexus(ctx: &ScriptCtx, at: Ms) -> StepScript {
     let svc = &ctx.service;
     let v = &ctx.version;
     let base = format!("{NEXUS}/com/dominion/{svc}");
+    let ext = super::nexus::packaging(svc);
     let mut lines = maven_header(ctx, "jar");
     lines.extend([
         format!("[INFO] --- install:3.1.2:install (default-install) @ {svc} ---"),
         format!("[INFO] --- deploy:3.1.2:deploy (default-deploy) @ {svc} ---"),
         format!("Uploading to nexus: {base}/{v}/{svc}-{v}.pom"),
         format!("Uploaded to nexus: {base}/{v}/{svc}-{v}.pom (6.1 kB at 48 kB/s)"),
-        format!("Uploading to nexus: {base}/{v}/{svc}-{v}.jar"),
+        format!("Uploading to nexus: {base}/{v}/{svc}-{v}.{ext}"),
         format!(
-            "Uploaded to nexus: {base}/{v}/{svc}-{v}.jar ({} MB at 21 MB/s)",
+            "Uploaded to nexus: {base}/{v}/{svc}-{v}.{ext} ({} MB at 21 MB/s)",
             ctx.rand("jar", 38, 72)
         ),
         format!("Downloading from nexus: {base}/maven-metadata.xml"),
@@ -876,65 +878,14 @@ fn zap(ctx: &ScriptCtx) -> StepScript {
     )
 }
 
-fn gatling(ctx: &ScriptCtx) -> StepScript {
-    let code = code(&ctx.service);
-    let total = ctx.rand("req", 9_000, 15_000);
-    let ko = ctx.rand("ko", 0, 12);
-    let mean = ctx.rand("mean", 18, 90);
-    let p95 = mean * 3 + ctx.rand("p95", 5, 60);
-    let sim = format!("{}.load.PeakHourSimulation", code.package);
-    let mut lines = vec![format!("Simulation {sim} started..."), String::new(), "=".repeat(80)];
-    for elapsed in [30, 60, 90] {
-        lines.push(format!("---- {elapsed}s elapsed {}", "-".repeat(62)));
-        lines.push(format!(
-            "> Global                                                   (OK={:<6} KO={:<6})",
-            total * elapsed / 100,
-            ko * elapsed / 100
-        ));
-    }
-    lines.extend([
-        "=".repeat(80),
-        String::new(),
-        format!("Simulation {sim} completed in 92 seconds"),
-        "Parsing log file(s)...".to_string(),
-        "Parsing log file(s) done".to_string(),
-        "Generating reports...".to_string(),
-        String::new(),
-        "================================================================================".to_string(),
-        "---- Global Information --------------------------------------------------------".to_string(),
-        format!(
-            "> request count                                  {total:>6} (OK={:<6} KO={ko:<6})",
-            total - ko
-        ),
-        format!(
-            "> min response time                                  {:>2} (OK=9      KO=1001  )",
-            9
-        ),
-        format!("> mean response time                             {mean:>6} (OK={mean:<6} KO=1098  )"),
-        format!("> response time 95th percentile                  {p95:>6} (OK={p95:<6} KO=1201  )"),
-        format!(
-            "> mean requests/sec                              {:>6} (OK={:<6} KO=0.1   )",
-            total / 92,
-            total / 92
-        ),
-        "---- Response Time Distribution ------------------------------------------------".to_string(),
-        format!(
-            "> t < 800 ms                                     {:>6} (100%)",
-            total - ko
-        ),
-        format!("> failed                                         {ko:>6} (  0%)"),
-        "================================================================================".to_string(),
-        String::new(),
-        "Global: percentage of successful events is greater than 99.0 : true".to_string(),
-        format!(
-            "Global: 95th percentile of response time is less than 500 : {}",
-            p95 < 500
-        ),
-    ]);
+/// JMeter through the jmeter-maven-plugin; the numbers are those of the
+/// `statistics.json` the build archives (see `loadtest`).
+fn jmeter(ctx: &ScriptCtx) -> StepScript {
+    let report = loadtest::report(ctx.seed, &ctx.service, &ctx.version);
     StepScript::sh(
-        &format!("mvn -B gatling:test -Dgatling.simulationClass={sim}"),
+        "mvn -B jmeter:configure jmeter:jmeter jmeter:results -Djmeter.testfile=peak-hour.jmx",
         1,
-        lines,
+        loadtest::console_lines(&report, &ctx.service),
     )
 }
 

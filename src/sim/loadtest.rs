@@ -76,9 +76,17 @@ fn round2(x: f64) -> f64 {
 /// Transactions of each service's load test and their share of the samples.
 fn transactions(service: &str) -> &'static [(&'static str, u64)] {
     match service {
-        "payments-api" => &[("GET /api/payments", 45), ("POST /api/payments", 40), ("POST /api/refunds", 15)],
+        "payments-api" => &[
+            ("GET /api/payments", 45),
+            ("POST /api/payments", 40),
+            ("POST /api/refunds", 15),
+        ],
         "ledger-service" => &[("POST /api/journal", 55), ("GET /api/accounts/{id}/balance", 45)],
-        "checkout-web" => &[("GET /checkout", 50), ("POST /checkout/confirm", 35), ("GET /static/app.js", 15)],
+        "checkout-web" => &[
+            ("GET /checkout", 50),
+            ("POST /checkout/confirm", 35),
+            ("GET /static/app.js", 15),
+        ],
         "catalog-service" => &[("GET /api/products", 60), ("GET /api/facets", 40)],
         "notification-worker" => &[("POST /api/notifications", 100)],
         "fraud-scoring" => &[("POST /api/score", 100)],
@@ -146,7 +154,11 @@ pub(crate) fn report(seed: u64, service: &str, version: &str) -> Report {
     for (i, (name, share)) in tx.iter().enumerate() {
         let last = i + 1 == tx.len();
         let s = if last { left_samples } else { samples * share / 100 };
-        let e = if last { left_errors } else { (errors * share / 100).min(left_errors) };
+        let e = if last {
+            left_errors
+        } else {
+            (errors * share / 100).min(left_errors)
+        };
         left_samples -= s;
         left_errors -= e;
         let th = ids::hash(seed, &[service, version, name]);
@@ -232,7 +244,13 @@ mod tests {
             assert!((1220.0..=1260.0).contains(&r.total.p95), "{v}: {}", r.total.p95);
             assert!((0.34..=0.46).contains(&r.total.error_pct()), "{}", r.total.error_pct());
         }
-        for s in ["payments-api", "ledger-service", "catalog-service", "notification-worker", "fraud-scoring"] {
+        for s in [
+            "payments-api",
+            "ledger-service",
+            "catalog-service",
+            "notification-worker",
+            "fraud-scoring",
+        ] {
             let r = report(7, s, "1.0.1");
             assert!(r.total.p95 < P95_THRESHOLD_MS, "{s}");
         }

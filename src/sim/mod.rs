@@ -1,27 +1,121 @@
-//! The simulated estate's Jenkins: an embedded HTTP server speaking the subset
-//! of the Jenkins REST API (core + Pipeline REST API "wfapi") that Flightdeck
-//! uses, driven by a scripted story that moves in (scaled) real time.
+//! The simulated estate: one embedded HTTP server speaking the subsets of
+//! Jenkins (core + Pipeline REST API "wfapi"), GitHub (Enterprise-style REST
+//! under `/github/api/v3`), SonarQube (under `/sonar`) and Nexus Repository 3
+//! (under `/nexus`) that Flightdeck uses, all driven by one scripted story
+//! that moves in (scaled) real time. The systems agree with each other: the
+//! commits Jenkins builds are the `master` history on GitHub (each the
+//! squash-merge of a reviewed pull request), statuses on GitHub are what the
+//! Jenkins builds posted, each finished "SonarQube analysis" stage is a Sonar
+//! analysis of the build's SHA and version, each green "Publish to Nexus"
+//! stage an upload to `maven-releases`.
 //!
 //! Used by `flightdeck --demo` and by tests. Tests steer it through
 //! [`SimControl`] in process, or through `/__sim/*` on the same server:
 //!
 //! - `POST /__sim/fault` `{"path_contains":"…","fault":"latency"|"status"|"429"|"malformed"|"truncated"|"reset","ms":…,"status":…,"retry_after":…}`
+//!   (faults match the path by substring: `/sonar/` breaks only SonarQube)
 //! - `DELETE /__sim/fault` clears all faults
 //! - `GET /__sim/requests` lists recorded requests; `DELETE /__sim/requests` forgets them
 //! - `POST /__sim/tick?seconds=N` advances the story clock
+//! - `GET /__sim/github` GitHub counters ([`GithubStats`]); `POST /__sim/github?remaining=N`
+//!   sets the remaining rate limit; `DELETE /__sim/github` resets counters and limit
+//! - `GET /__sim/facts` the [`StoryFacts`] as JSON
 //!
-//! The estate: folder `dominion` with a pipeline and a parameterised deploy
-//! job per service, a multibranch project `dominion/checkout-web-pr`, a
-//! disabled `dominion/legacy-reporting`, and the freestyle `db-nightly-backup`.
+//! The Jenkins estate: folder `dominion` with a pipeline and a parameterised
+//! deploy job per service, a multibranch project `dominion/checkout-web-pr`
+//! (its `PR-41` is GitHub pull request #41 of checkout-web), a disabled
+//! `dominion/legacy-reporting`, and the freestyle `db-nightly-backup`.
+//! Builds that passed "Load tests" archive the JMeter report
+//! `target/jmeter/statistics.json`, served with the jar under `artifact/`.
+//!
+//! GitHub: repositories `dominion/{service}` (plus `dominion/bulk-NNN` with
+//! [`SimOptions::github_extra_repos`]), Bearer or `token` auth with the
+//! estate token, ETags and 304s that spend nothing, a 5000-request window per
+//! hour of *story* time, `Link` pagination. SonarQube: projects
+//! `com.dominion:{service}`, gate "Sonar way". Nexus: group `com.dominion`,
+//! artifact = service, repositories `maven-releases` and `maven-snapshots`.
+//! See `github.rs`, `sonar.rs` and `nexus.rs` for the endpoints.
+//!
+//! # Story facts
+//!
+//! Fixed when the estate starts, for any seed; the values in brackets are
+//! those of the default seed 7 (whatever the start time). Read them at run
+//! time with [`SimControl::story_facts`] (or `GET /__sim/facts`).
+//!
+//! 1. `payments-api`: its newest analysed build [#104, 1.4.104, SHA
+//!    `0105aab2…`, paused at "Approve production"] has `new_coverage` exactly
+//!    84.2: Sonar's gate is OK (threshold 80) while a 90 % policy fails.
+//!    Other payments analyses have 81.0–88.0; other services 90.5–97.5;
+//!    builds of the `FailQualityGate` scenario 55.0–68.0 (gate ERROR).
+//!    → `facts.coverage`.
+//! 2. `catalog-service`: the newest master commit at start [`695d4f4f…`,
+//!    "Tighten CORS for the checkout origin"] was pushed straight to master
+//!    (committer is the author, no pull request has it as
+//!    `merge_commit_sha`); Jenkins built it [#136, rebuilt by timer as #137
+//!    and #138, deployed to production]. Its protection has
+//!    `enforce_admins.enabled = false`. Every other master commit of every
+//!    repository is the squash-merge (committer "GitHub") of a closed pull
+//!    request based on master, created before the merge and approved before
+//!    it — except each repository's root commit "Initial import" (no
+//!    parents; GitHub cannot take a pull request into an empty repository).
+//!    → `facts.direct_push` (`sha`, `build_numbers`).
+//! 3. `fraud-scoring`: its newest SUCCESS build [#74, 0.8.74] had a green
+//!    "Publish to Nexus" stage but neither its jar nor its pom is in the
+//!    index (the later UNSTABLE #75 did publish 0.8.75).
+//!    → `facts.missing_artifact`.
+//! 4. `ledger-service`: open pull request [#212] "Switch balance snapshots to
+//!    event sourcing" by dmitri with reviews, in order: erin APPROVED, carol
+//!    CHANGES_REQUESTED, erin COMMENTED; alice is still a requested reviewer.
+//!    Latest non-COMMENTED review per reviewer: erin APPROVED, carol
+//!    CHANGES_REQUESTED. → `facts.changes_requested.number`.
+//! 5. `notification-worker`: its webhook's deliveries fail since 95 minutes
+//!    before the start (502, 504 or "timed out" with status code 0; the last
+//!    three at start are all failures, older ones are 200) and keep failing;
+//!    the hook's `last_response` shows the failure. Jenkins therefore only
+//!    sees its pushes by SCM polling (its newest build at start was started
+//!    by hand). → `facts.failing_hook` (`hook_id`).
+//! 6. `checkout-web`: every load test has p95 1220–1260 ms (threshold 800)
+//!    and 0.35–0.45 % errors while the Jenkins stage stays green; the newest
+//!    load-tested build at start [#98, 2.12.98] has `pct2ResTime` 1247.0 and
+//!    `errorPct` 0.4. Other services stay under 600 ms.
+//!    → `facts.slow_load_test`.
+//! 7. `notification-worker`'s master is not protected: `GET
+//!    …/branches/master/protection` answers 404 "Branch not protected".
+//!    → `facts.unprotected_repo`.
+//!
+//! Also: checkout-web's open pull request #41 is built by the Jenkins job
+//! `dominion/checkout-web-pr/PR-41` (status context
+//! `continuous-integration/jenkins/pr-merge`, Sonar `pullRequest=41`, gate
+//! ERROR); payments-api has an open draft pull request; each service has one
+//! pull request in review that the next push of that service merges.
+//!
+//! # The running story
+//!
+//! A push picked by the Jenkins story merges the service's pull request in
+//! review (the Jenkins commit takes its title and author) seconds before the
+//! build is queued, with a `push` delivery and the `pull_request` "closed"
+//! one; the build posts `pending` then its result on the commit
+//! (`continuous-integration/jenkins/branch`, target = the build URL); the
+//! Sonar analysis appears when "SonarQube analysis" ends and the Nexus upload
+//! when "Publish to Nexus" ends. A new pull request opens 3–20 minutes after
+//! the push and collects its reviews over the next half hour.
 
+mod api;
 mod console;
 mod crumb;
+mod dates;
+mod facts;
 mod faults;
+mod forge;
+mod github;
 mod ids;
 mod jenkins;
+mod loadtest;
+mod nexus;
 mod render;
 mod routes;
 mod server;
+mod sonar;
 mod story;
 mod tree;
 
@@ -31,7 +125,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
+pub use facts::{
+    ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, LoadTestFact, MissingArtifactFact, StoryFacts,
+};
 pub use faults::Fault;
+pub use github::GithubStats;
 
 use faults::{FaultStore, lock};
 use story::World;
@@ -44,9 +142,22 @@ pub struct SimOptions {
     /// Story clock speed: 1.0 is real time; 0.0 freezes it (only
     /// [`SimControl::tick`] moves it).
     pub speed: f64,
+    /// Jenkins and Nexus user (Basic `user:token`).
     pub user: String,
+    /// The one token of the estate: Jenkins and Nexus password, GitHub and
+    /// SonarQube token.
     pub token: String,
     pub seed: u64,
+    /// SonarQube behaves like a server older than 10.0: `Bearer` is
+    /// refused (401); Basic with the token as login still works.
+    pub sonar_basic_only: bool,
+    /// SonarQube answers new-code values in the pre-8.x form
+    /// (`"periods":[{"index":1,"value":…}]` instead of `"period":{…}`).
+    pub sonar_legacy_periods: bool,
+    /// Adds this many static repositories `dominion/bulk-000`, … to GitHub.
+    pub github_extra_repos: usize,
+    /// Items per Nexus search page (the real server fixes 100).
+    pub nexus_page_size: usize,
 }
 
 impl Default for SimOptions {
@@ -57,6 +168,10 @@ impl Default for SimOptions {
             user: "demo".to_string(),
             token: "demo-token".to_string(),
             seed: 7,
+            sonar_basic_only: false,
+            sonar_legacy_periods: false,
+            github_extra_repos: 0,
+            nexus_page_size: 10,
         }
     }
 }
@@ -122,6 +237,7 @@ pub(crate) struct Shared {
     pub(crate) world: Mutex<World>,
     pub(crate) faults: FaultStore,
     pub(crate) requests: Mutex<RequestLog>,
+    pub(crate) github: Mutex<github::RateState>,
     pub(crate) opts: SimOptions,
 }
 
@@ -140,11 +256,13 @@ impl Estate {
         let url = format!("http://{}", listener.local_addr()?);
         tracing::info!("simulated Jenkins listening on {url}");
         let now = chrono::Utc::now().timestamp_millis();
-        let world = World::new(opts.seed, url.clone(), opts.require_crumb, now);
+        let mut world = World::new(opts.seed, url.clone(), opts.require_crumb, now);
+        world.forge.add_bulk(opts.github_extra_repos);
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             faults: FaultStore::default(),
             requests: Mutex::new(RequestLog::default()),
+            github: Mutex::new(github::RateState::default()),
             opts,
         });
         let mut tasks = vec![tokio::spawn(server::serve(listener, shared.clone()))];
@@ -158,6 +276,21 @@ impl Estate {
     /// Base URL of the simulated Jenkins, e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub fn jenkins_url(&self) -> String {
         self.url.clone()
+    }
+
+    /// GitHub REST base (Enterprise style), e.g. `http://127.0.0.1:41234/github/api/v3`.
+    pub fn github_api_url(&self) -> String {
+        format!("{}{}", self.url, api::GITHUB_PREFIX)
+    }
+
+    /// SonarQube base, e.g. `http://127.0.0.1:41234/sonar`.
+    pub fn sonar_url(&self) -> String {
+        format!("{}{}", self.url, api::SONAR_PREFIX)
+    }
+
+    /// Nexus Repository base, e.g. `http://127.0.0.1:41234/nexus`.
+    pub fn nexus_url(&self) -> String {
+        format!("{}{}", self.url, api::NEXUS_PREFIX)
     }
 
     /// A cheap handle to steer the estate (faults, clock, recorded requests).
@@ -264,6 +397,34 @@ impl SimControl {
     pub fn now_ms(&self) -> i64 {
         lock(&self.shared.world).now
     }
+
+    /// GitHub request counters and the rate limit as it stands.
+    pub fn github_stats(&self) -> GithubStats {
+        github_stats(&self.shared)
+    }
+
+    /// Sets the remaining GitHub requests of the current window (at most
+    /// 5000); 0 makes every further request a 403 until the window resets.
+    pub fn set_github_rate_remaining(&self, n: u32) {
+        let now = lock(&self.shared.world).now;
+        lock(&self.shared.github).set_remaining(n, now);
+    }
+
+    /// Zeroes the GitHub counters and restores a full, unstarted window.
+    pub fn reset_github_stats(&self) {
+        lock(&self.shared.github).reset();
+    }
+
+    /// The story facts (which service, build, SHA or pull request carries
+    /// which anomaly), fixed at start.
+    pub fn story_facts(&self) -> StoryFacts {
+        lock(&self.shared.world).facts.clone()
+    }
+}
+
+pub(crate) fn github_stats(shared: &Shared) -> GithubStats {
+    let now = lock(&shared.world).now;
+    lock(&shared.github).stats(now)
 }
 
 /// The longest single tick: a day of story is plenty for any test, and a

@@ -412,6 +412,54 @@ fn culprits(w: &World, b: &Build) -> Value {
     Value::Array(out)
 }
 
+/// A file a build archived.
+pub(crate) struct Artifact {
+    pub file_name: String,
+    pub relative_path: String,
+    /// The JMeter report rather than the service archive.
+    pub load_report: bool,
+}
+
+/// What a build archived: the jar once "Build & unit tests" passed, and the
+/// JMeter `statistics.json` once "Load tests" passed.
+pub(crate) fn artifacts(b: &Build) -> Vec<Artifact> {
+    let passed = |name: &str| {
+        b.stages
+            .iter()
+            .any(|s| s.name == name && s.status == NodeStatus::Success)
+    };
+    let mut out = Vec::new();
+    if passed("Build & unit tests") {
+        let file = format!("{}-{}.jar", b.ctx.service, b.ctx.version);
+        out.push(Artifact {
+            relative_path: format!("target/{file}"),
+            file_name: file,
+            load_report: false,
+        });
+    }
+    if passed("Load tests") {
+        out.push(Artifact {
+            file_name: "statistics.json".to_string(),
+            relative_path: "target/jmeter/statistics.json".to_string(),
+            load_report: true,
+        });
+    }
+    out
+}
+
+/// The content of an archived file: the JMeter report, or a small stand-in
+/// for the jar.
+pub(crate) fn artifact_body(b: &Build, a: &Artifact) -> Vec<u8> {
+    if a.load_report {
+        let report = super::loadtest::report(b.ctx.seed, &b.ctx.service, &b.ctx.version);
+        let mut text = serde_json::to_string_pretty(&super::loadtest::statistics_json(&report)).unwrap_or_default();
+        text.push('\n');
+        text.into_bytes()
+    } else {
+        super::nexus::fake_archive(&b.ctx.service, &b.ctx.version)
+    }
+}
+
 /// `GET /job/X/N/api/json`.
 pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
     let freestyle = job.kind == JobKind::Freestyle;
@@ -467,16 +515,10 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
     }
     actions.push(json!({"_class": "org.jenkinsci.plugins.displayurlapi.actions.RunDisplayAction"}));
 
-    let built_jar = b
-        .stages
+    let artifacts: Vec<Value> = artifacts(b)
         .iter()
-        .any(|s| s.name == "Build & unit tests" && s.status == NodeStatus::Success);
-    let artifacts = if built_jar {
-        let file = format!("{}-{}.jar", b.ctx.service, b.ctx.version);
-        json!([{"displayPath": file, "fileName": file, "relativePath": format!("target/{file}")}])
-    } else {
-        json!([])
-    };
+        .map(|a| json!({"displayPath": a.file_name, "fileName": a.file_name, "relativePath": a.relative_path}))
+        .collect();
     let idx = job.builds.iter().position(|x| x.number == b.number);
     let prev = idx.and_then(|i| i.checked_sub(1)).and_then(|i| job.builds.get(i));
     let next = idx.and_then(|i| job.builds.get(i + 1));
@@ -489,7 +531,7 @@ pub(crate) fn build(w: &World, job: &Job, b: &Build) -> Value {
     let mut m = Map::new();
     m.insert("_class".into(), json!(job.kind.build_class()));
     m.insert("actions".into(), Value::Array(actions));
-    m.insert("artifacts".into(), artifacts);
+    m.insert("artifacts".into(), Value::Array(artifacts));
     m.insert("building".into(), json!(b.building));
     m.insert("description".into(), Value::Null);
     m.insert("displayName".into(), json!(format!("#{}", b.number)));

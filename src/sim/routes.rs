@@ -291,24 +291,44 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
         }),
         ["wfapi", "artifacts"] if pipeline => get_only(req, || {
             let base = render::build_path(full, n);
-            let v: Vec<Value> = render::build(w, job, b)["artifacts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
+            let v: Vec<Value> = render::artifacts(b)
+                .iter()
                 .enumerate()
                 .map(|(i, a)| {
+                    let size = if a.load_report {
+                        render::artifact_body(b, a).len() as u64
+                    } else {
+                        super::nexus::artifact_size(b)
+                    };
                     serde_json::json!({
                         "id": format!("n{}", i + 1),
-                        "name": a["fileName"],
-                        "path": a["relativePath"],
-                        "url": format!("{base}artifact/{}", a["relativePath"].as_str().unwrap_or("")),
-                        "size": 48_213_411,
+                        "name": a.file_name,
+                        "path": a.relative_path,
+                        "url": format!("{base}artifact/{}", a.relative_path),
+                        "size": size,
                     })
                 })
                 .collect();
             Reply::json(StatusCode::OK, &Value::Array(v))
         }),
+        ["artifact", path @ ..] => {
+            let wanted = path.join("/");
+            get_only(req, || {
+                match render::artifacts(b).iter().find(|a| a.relative_path == wanted) {
+                    Some(a) => {
+                        let ctype = if a.load_report {
+                            "application/json"
+                        } else {
+                            "application/java-archive"
+                        };
+                        Reply::new(StatusCode::OK)
+                            .header(header::CONTENT_TYPE, ctype)
+                            .body(render::artifact_body(b, a))
+                    }
+                    None => not_found(),
+                }
+            })
+        }
         ["wfapi", "inputSubmit"] if pipeline => post_only(req, || {
             let Some(id) = param(req, "inputId").map(str::to_string) else {
                 return bad_request("inputId is required");

@@ -20,9 +20,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::api::{ApiReq, System};
 use super::faults::{Fault, FaultRequest, lock};
 use super::routes::{self, Reply};
 use super::{RecordedRequest, Shared};
+use super::{github, nexus, sonar};
 
 /// Bodies beyond this are refused; nothing the cockpit sends comes close.
 const MAX_BODY: usize = 1024 * 1024;
@@ -112,10 +114,10 @@ async fn handle(
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return Ok(into_response(routes::error_page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large or unreadable",
-            )));
+            return Ok(into_response(
+                routes::error_page(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large or unreadable"),
+                true,
+            ));
         }
     };
     let path = parts.uri.path().to_string();
@@ -142,10 +144,21 @@ async fn handle(
         .collect();
 
     if path == "/__sim" || path.starts_with("/__sim/") {
-        return Ok(into_response(control(&shared, &parts.method, &path, &query, &body)));
+        return Ok(into_response(
+            control(&shared, &parts.method, &path, &query, &body),
+            true,
+        ));
     }
 
-    let user = authenticate(&shared, header(header::AUTHORIZATION).as_deref());
+    let (system, below) = System::of(&path);
+    let authorization = header(header::AUTHORIZATION);
+    let user = match system {
+        System::Jenkins | System::Nexus => authenticate(&shared, authorization.as_deref()),
+        System::Github => github::authenticate(&shared.opts, authorization.as_deref()),
+        System::Sonar => sonar::authenticate(&shared.opts, authorization.as_deref()),
+    };
+    let below = below.to_string();
+    let jenkins = system == System::Jenkins;
     let index = record(&shared, &parts, &path, &raw_query, &form, &body, user.clone());
 
     let fault = shared.faults.find(&path);
@@ -155,18 +168,18 @@ async fn handle(
         Some(Fault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let reason = status.canonical_reason().unwrap_or("Error");
-            return Ok(finish(&shared, index, routes::error_page(status, reason)));
+            return Ok(finish(&shared, index, routes::error_page(status, reason), jenkins));
         }
         Some(Fault::TooManyRequests { retry_after_secs }) => {
             let mut r = routes::error_page(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
             r.headers.push((header::RETRY_AFTER, retry_after_secs.to_string()));
-            return Ok(finish(&shared, index, r));
+            return Ok(finish(&shared, index, r, jenkins));
         }
         Some(Fault::MalformedJson) => {
             let r = Reply::new(StatusCode::OK)
                 .header(header::CONTENT_TYPE, routes::JSON)
                 .body("{\"jobs\": [ {\"name\": ");
-            return Ok(finish(&shared, index, r));
+            return Ok(finish(&shared, index, r, jenkins));
         }
         Some(Fault::TruncatedBody) => truncate = true,
         Some(Fault::ConnectionReset) => {
@@ -179,8 +192,28 @@ async fn handle(
         None => {}
     }
 
+    if system != System::Jenkins {
+        let api_req = ApiReq {
+            method: parts.method.clone(),
+            path: below,
+            full_path: path,
+            query,
+            if_none_match: header(header::IF_NONE_MATCH),
+            user,
+        };
+        let mut reply = match system {
+            System::Github => github::handle(&shared, &api_req),
+            System::Sonar => sonar::handle(&shared, &api_req),
+            _ => nexus::handle(&shared, &api_req),
+        };
+        if truncate {
+            cut_in_half(&mut reply);
+        }
+        return Ok(finish(&shared, index, reply, jenkins));
+    }
+
     let Some(user) = user else {
-        return Ok(finish(&shared, index, routes::unauthorized()));
+        return Ok(finish(&shared, index, routes::unauthorized(), jenkins));
     };
     let incoming = Req {
         method: parts.method.clone(),
@@ -205,12 +238,16 @@ async fn handle(
         }
     };
     if truncate {
-        // The real body cut in half, announced with the cut length.
-        reply.status = StatusCode::OK;
-        let cut = reply.body.len() / 2;
-        reply.body = reply.body.slice(..cut);
+        cut_in_half(&mut reply);
     }
-    Ok(finish(&shared, index, reply))
+    Ok(finish(&shared, index, reply, jenkins))
+}
+
+/// The real body cut in half, announced with the cut length.
+fn cut_in_half(reply: &mut Reply) {
+    reply.status = StatusCode::OK;
+    let cut = reply.body.len() / 2;
+    reply.body = reply.body.slice(..cut);
 }
 
 fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
@@ -257,19 +294,21 @@ fn record(
 }
 
 /// Notes the status on the recorded request and builds the response.
-fn finish(shared: &Shared, index: usize, reply: Reply) -> Response<Full<Bytes>> {
+fn finish(shared: &Shared, index: usize, reply: Reply, jenkins: bool) -> Response<Full<Bytes>> {
     if let Some(r) = lock(&shared.requests).get_mut(index) {
         r.status = reply.status.as_u16();
     }
-    into_response(reply)
+    into_response(reply, jenkins)
 }
 
-fn into_response(reply: Reply) -> Response<Full<Bytes>> {
+fn into_response(reply: Reply, jenkins: bool) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(reply.body));
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
-    h.insert("x-jenkins", HeaderValue::from_static("2.479.3"));
-    h.insert(header::SERVER, HeaderValue::from_static("Jetty(12.0.16)"));
+    if jenkins {
+        h.insert("x-jenkins", HeaderValue::from_static("2.479.3"));
+        h.insert(header::SERVER, HeaderValue::from_static("Jetty(12.0.16)"));
+    }
     for (name, value) in reply.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
             h.append(name, v);
@@ -322,7 +361,36 @@ fn control(shared: &Shared, method: &Method, path: &str, query: &[(String, Strin
                 _ => bad("seconds must be a non-negative number".to_string()),
             }
         }
-        (_, "/__sim/fault" | "/__sim/requests" | "/__sim/tick") => Reply::json(
+        (&Method::GET, "/__sim/github") => match serde_json::to_value(super::github_stats(shared)) {
+            Ok(v) => ok(v),
+            Err(e) => bad(e.to_string()),
+        },
+        (&Method::POST, "/__sim/github") => {
+            match query
+                .iter()
+                .find(|(k, _)| k == "remaining")
+                .map(|(_, v)| v.parse::<u32>())
+            {
+                Some(Ok(n)) => {
+                    let now = lock(&shared.world).now;
+                    lock(&shared.github).set_remaining(n, now);
+                    match serde_json::to_value(super::github_stats(shared)) {
+                        Ok(v) => ok(v),
+                        Err(e) => bad(e.to_string()),
+                    }
+                }
+                _ => bad("remaining must be a non-negative integer".to_string()),
+            }
+        }
+        (&Method::DELETE, "/__sim/github") => {
+            lock(&shared.github).reset();
+            ok(serde_json::json!({"ok": true}))
+        }
+        (&Method::GET, "/__sim/facts") => match serde_json::to_value(lock(&shared.world).facts.clone()) {
+            Ok(v) => ok(v),
+            Err(e) => bad(e.to_string()),
+        },
+        (_, "/__sim/fault" | "/__sim/requests" | "/__sim/tick" | "/__sim/github" | "/__sim/facts") => Reply::json(
             StatusCode::METHOD_NOT_ALLOWED,
             &serde_json::json!({"error": "method not allowed"}),
         ),

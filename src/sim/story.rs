@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::console::{INPUT_ID, ScriptCtx};
 use super::crumb::Crumbs;
+use super::facts::StoryFacts;
+use super::forge::Forge;
 use super::ids;
 use super::jenkins::{
     Build, Cause, Commit, Effect, FailKind, Job, JobKind, Ms, NewBuild, Outcome, ParamDef, ParamKind, ParamValue,
@@ -40,7 +42,7 @@ pub(crate) struct ServiceSpec {
     pub minor: u32,
     unit_tests: u32,
     skipped: u32,
-    description: &'static str,
+    pub description: &'static str,
 }
 
 pub(crate) const SERVICES: [ServiceSpec; 6] = [
@@ -216,6 +218,12 @@ pub(crate) struct World {
     last_crumb_reset: Ms,
     /// Head commit (sha, message) of each job's branch.
     heads: HashMap<String, (String, String)>,
+    /// The GitHub side of the story (repositories, pull requests, hooks).
+    pub forge: Forge,
+    /// Story facts fixed at start (which build carries which anomaly).
+    pub facts: StoryFacts,
+    /// False while the history is generated; then pushes go through the forge.
+    live: bool,
 }
 
 pub(crate) fn full_name_of(login: &str) -> String {
@@ -275,9 +283,15 @@ impl World {
             next_backup: next_backup_after(now),
             last_crumb_reset: now,
             heads: HashMap::new(),
+            forge: Forge::default(),
+            facts: StoryFacts::default(),
+            live: false,
         };
         w.create_jobs();
         w.create_history();
+        w.forge = Forge::from_world(&w);
+        w.facts = StoryFacts::compute(&w);
+        w.live = true;
         w
     }
 
@@ -431,6 +445,18 @@ impl World {
                 timestamp: at - (n - i) as Ms * self.rng.i64(2..40) * MIN,
                 paths,
             });
+        }
+        // Commits of one push are in history order: oldest first.
+        let mut times: Vec<Ms> = commits.iter().map(|c| c.timestamp).collect();
+        times.sort_unstable();
+        for (c, t) in commits.iter_mut().zip(times) {
+            c.timestamp = t;
+        }
+        if self.live {
+            if let Some(service) = Forge::service_of_job(job) {
+                // Merged on GitHub seconds before the push reached Jenkins.
+                self.forge.push_live(service, &mut commits, at - QUIET_PERIOD);
+            }
         }
         if let Some(last) = commits.last() {
             self.heads.insert(job.to_string(), (last.id.clone(), last.msg.clone()));
@@ -1061,8 +1087,12 @@ impl World {
         } else if self.rng.u32(0..3) == 0 {
             Cause::Scm
         } else {
-            Cause::GitHubPush {
-                login: self.pick_person().to_string(),
+            let login = self.pick_person().to_string();
+            if Forge::service_of_job(&job) == Some(super::forge::FAILING_HOOK) {
+                // Its webhook is broken: Jenkins only notices pushes by polling.
+                Cause::Scm
+            } else {
+                Cause::GitHubPush { login }
             }
         };
         self.enqueue(&job, Vec::new(), vec![cause], t, scenario, None);
