@@ -35,23 +35,32 @@ impl Setup {
         self.cockpit_sized(extra, 120, 40)
     }
 
+    /// The cockpit switched to its pipelines screen (services and the build pane).
+    fn pipelines(&self, extra: &[&str]) -> Cockpit {
+        let mut c = self.cockpit(extra);
+        c.wait_for("Release board", T);
+        c.send("2");
+        c
+    }
+
     /// The real binary on a config pointing at the estate, its data (audit) under the scratch dir.
     fn cockpit_sized(&self, extra: &[&str], cols: u16, rows: u16) -> Cockpit {
+        self.cockpit_env(extra, cols, rows, &[])
+    }
+
+    fn cockpit_env(&self, extra: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Cockpit {
         let dir = self.dir.path();
         let config = write_config(dir, &self.estate.demo_config_toml());
         let data = dir.join("data");
         let mut args = vec!["--config", config.to_str().unwrap()];
         args.extend_from_slice(extra);
-        Cockpit::spawn(
-            &args,
-            &[
-                ("FLIGHTDECK_DEMO_TOKEN", "demo-token"),
-                ("XDG_DATA_HOME", data.to_str().unwrap()),
-                ("XDG_CONFIG_HOME", dir.to_str().unwrap()),
-            ],
-            cols,
-            rows,
-        )
+        let mut vars = vec![
+            ("FLIGHTDECK_DEMO_TOKEN", "demo-token"),
+            ("XDG_DATA_HOME", data.to_str().unwrap()),
+            ("XDG_CONFIG_HOME", dir.to_str().unwrap()),
+        ];
+        vars.extend_from_slice(env);
+        Cockpit::spawn(&args, &vars, cols, rows)
     }
 }
 
@@ -68,7 +77,7 @@ fn posts(estate: &Estate, needle: &str) -> usize {
 fn approve_an_input_and_trigger_a_build_with_keys() {
     let s = setup();
     let estate = &s.estate;
-    let mut c = s.cockpit(&[]);
+    let mut c = s.pipelines(&[]);
     c.wait_for("Deploy to production?", T);
 
     // payments-api is the first service and waits at "Approve production".
@@ -113,7 +122,7 @@ fn approve_an_input_and_trigger_a_build_with_keys() {
 fn read_only_refuses_visibly_and_sends_nothing() {
     let s = setup();
     let estate = &s.estate;
-    let mut c = s.cockpit(&["--read-only"]);
+    let mut c = s.pipelines(&["--read-only"]);
     c.wait_for("READ-ONLY", T);
     c.wait_for("Deploy to production?", T);
     c.send("a");
@@ -137,7 +146,7 @@ fn read_only_refuses_visibly_and_sends_nothing() {
 fn faults_degrade_the_source_and_the_cockpit_recovers() {
     let s = setup();
     let estate = &s.estate;
-    let mut c = s.cockpit(&[]);
+    let mut c = s.pipelines(&[]);
     c.wait_for("jenkins ✔", T);
     let faults = [
         ("HTTP 503", Fault::Status(503)),
@@ -167,7 +176,7 @@ fn faults_degrade_the_source_and_the_cockpit_recovers() {
 fn an_action_is_never_sent_twice() {
     let s = setup();
     let estate = &s.estate;
-    let mut c = s.cockpit(&[]);
+    let mut c = s.pipelines(&[]);
     c.wait_for("Deploy to production?", T);
     // A slow Jenkins: the operator presses again while the first approval is in flight.
     estate
@@ -198,7 +207,7 @@ fn an_action_is_never_sent_twice() {
 fn reject_an_input_and_abort_a_build_with_keys() {
     let s = setup();
     let estate = &s.estate;
-    let mut c = s.cockpit(&[]);
+    let mut c = s.pipelines(&[]);
     c.wait_for("Deploy to production?", T);
     c.send("x");
     c.wait_for("Reject \"Deploy to production?\"", T);
@@ -237,4 +246,77 @@ fn keys_do_nothing_while_the_terminal_is_too_small() {
     );
     c.send("q");
     assert!(c.wait_exit(Duration::from_secs(5)).is_some(), "q must still quit");
+}
+
+/// The board is home: from it to the reason a candidate cannot ship, and its evidence, by keys.
+#[test]
+fn the_board_explains_a_link_and_opens_its_evidence() {
+    let s = setup();
+    let facts = s.estate.control().story_facts();
+    let opened = s.dir.path().join("opened.txt");
+    let browser = s.dir.path().join("browser.sh");
+    std::fs::write(&browser, format!("#!/bin/sh\necho \"$1\" >> {}\n", opened.display())).unwrap();
+    let mut perms = std::fs::metadata(&browser).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&browser, perms).unwrap();
+    let mut c = s.cockpit_env(&[], 120, 40, &[("BROWSER", browser.to_str().unwrap())]);
+    c.wait_for("Release board", T);
+    // The quality link of payments-api: Sonar passes it, the shop's policy does not.
+    c.wait_for("policy fail: new coverage 84.2 % < 90 %", T);
+    c.send("\x1b[C\x1b[C\x1b[C"); // → → → to the Sonar column
+    c.send("\r");
+    c.wait_for("payments-api · Quality gate", T);
+    c.wait_for("≥ 90 %", T);
+    c.send("o");
+    c.wait_for("opened with", T);
+    let deadline = std::time::Instant::now() + T;
+    while !std::fs::read_to_string(&opened)
+        .unwrap_or_default()
+        .contains("/sonar/dashboard?id=com.dominion")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the browser was not handed the dashboard: {:?}\n{}",
+            std::fs::read_to_string(&opened),
+            c.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    c.send("\x1b");
+    // Down to catalog-service, back to the PR column: pushed without a pull request.
+    c.send("jjj");
+    c.send("\x1b[D\x1b[D\x1b[D");
+    c.send("\r");
+    c.wait_for("catalog-service · Pull request", T);
+    c.wait_for(
+        &format!("{} reached master without a pull request", &facts.direct_push.sha[..7]),
+        T,
+    );
+    c.send("q");
+    c.wait_exit(T);
+}
+
+/// Over SSH there is no browser to open: the URL is shown whole, to copy.
+#[test]
+fn over_ssh_the_evidence_url_is_shown_to_copy() {
+    let s = setup();
+    let mut c = s.cockpit_env(
+        &[],
+        80,
+        24,
+        &[("SSH_CONNECTION", "10.0.0.7 50000 10.0.0.2 22"), ("BROWSER", "")],
+    );
+    c.wait_for("Release board", T);
+    c.wait_for("fraud-scoring", T);
+    // fraud-scoring (6th row), its Nexus column.
+    c.send("jjjjj");
+    c.send("\x1b[C\x1b[C\x1b[C\x1b[C");
+    c.send("\r");
+    c.wait_for("fraud-scoring · Artifact in Nexus", T);
+    c.send("o");
+    c.wait_for("select and copy", T);
+    c.wait_for("/nexus/", T);
+    c.send("\x1b");
+    c.send("q");
+    c.wait_exit(T);
 }

@@ -98,12 +98,19 @@ async fn an_unchanged_repository_costs_no_rate_limit() {
     poller.poll_once().await.unwrap();
     let second = control.github_stats();
     assert!(second.requests > 0);
-    assert_eq!(second.not_modified, second.requests, "every request conditional: {second:?}");
+    assert_eq!(
+        second.not_modified, second.requests,
+        "every request conditional: {second:?}"
+    );
     assert_eq!(second.spent, 0, "{second:?}");
     let updates = drain(&mut rx);
     assert!(repos_of(&updates).is_empty(), "nothing new, nothing sent");
     // The health line still learns the budget.
-    assert!(updates.iter().any(|u| matches!(u, Update::RateLimit { remaining, .. } if *remaining > 0)));
+    assert!(
+        updates
+            .iter()
+            .any(|u| matches!(u, Update::RateLimit { remaining, .. } if *remaining > 0))
+    );
     assert_eq!(client.counts().not_modified, second.not_modified);
 }
 
@@ -136,7 +143,11 @@ async fn an_exhausted_rate_limit_waits_for_the_reset_and_says_so() {
     let before = control.github_stats().requests;
     let err = poller.poll_once().await.unwrap_err();
     assert!(err.to_string().contains("waiting for the reset"), "{err}");
-    assert_eq!(control.github_stats().requests, before, "no request spent while exhausted");
+    assert_eq!(
+        control.github_stats().requests,
+        before,
+        "no request spent while exhausted"
+    );
 }
 
 #[tokio::test]
@@ -151,10 +162,16 @@ async fn github_reads_the_story() {
     let repo = |name: &str| *repos.iter().find(|r| r.repo.ends_with(name)).unwrap();
 
     let catalog = repo(&facts.direct_push.service);
-    let pushed = catalog.commit(&facts.direct_push.sha).expect("the pushed commit is listed");
+    let pushed = catalog
+        .commit(&facts.direct_push.sha)
+        .expect("the pushed commit is listed");
     assert!(pushed.direct_push && pushed.pull.is_none(), "{pushed:?}");
     assert!(
-        catalog.commits.iter().filter(|c| !c.direct_push).all(|c| c.pull.is_some()),
+        catalog
+            .commits
+            .iter()
+            .filter(|c| !c.direct_push)
+            .all(|c| c.pull.is_some()),
         "every other commit was merged by a pull request"
     );
 
@@ -272,7 +289,12 @@ async fn sonar_reads_gate_measures_and_analyses() {
     assert!(newest);
     assert!(analysis.gate.is_some());
     assert!(q.analyses.len() > 1, "older analyses for the sparkline");
-    assert!(q.analyses.iter().skip(1).all(|a| a.gate.is_some() && a.measures.coverage.is_some()));
+    assert!(
+        q.analyses
+            .iter()
+            .skip(1)
+            .all(|a| a.gate.is_some() && a.measures.coverage.is_some())
+    );
 }
 
 #[tokio::test]
@@ -356,8 +378,18 @@ async fn nexus_follows_continuation_tokens_and_misses_the_story_artifact() {
     let pay = of("payments-api");
     let newest = pay.versions.keys().next_back().unwrap();
     let assets = pay.assets(newest);
-    assert!(assets.iter().any(|a| a.extension.as_deref() == Some("jar") && a.sha1.is_some()));
+    assert!(
+        assets
+            .iter()
+            .any(|a| a.extension.as_deref() == Some("jar") && a.sha1.is_some())
+    );
     assert!(assets.iter().any(|a| a.extension.as_deref() == Some("pom")));
     assert!(assets.iter().all(|a| a.uploader.as_deref() == Some("jenkins-ci")));
-    assert!(of("checkout-web").versions.values().flatten().any(|a| a.extension.as_deref() == Some("war")));
+    assert!(
+        of("checkout-web")
+            .versions
+            .values()
+            .flatten()
+            .any(|a| a.extension.as_deref() == Some("war"))
+    );
 }

@@ -474,6 +474,7 @@ fn quality_link(inputs: &ChainInputs<'_>, build: &Build, policy: &policy::Qualit
         return match stage_for(build, kind) {
             Some(s) if s.status.is_active() => {
                 Link::new(kind, LinkStatus::Running, format!("analysis of {} running", short(sha)))
+                    .evidence(Some(&q.dashboard_url))
             }
             Some(s) if s.status == Status::Failed => Link::new(
                 kind,
@@ -481,18 +482,21 @@ fn quality_link(inputs: &ChainInputs<'_>, build: &Build, policy: &policy::Qualit
                 format!("«{}» failed; no analysis of {}", s.name, short(sha)),
             )
             .evidence(Some(&build.url)),
-            _ if build.status.is_active() => Link::new(
+            // The scanner is done; SonarQube's compute engine may still be processing the report.
+            Some(s) if s.status == Status::Ok && build.status.is_active() => Link::new(
                 kind,
                 LinkStatus::Pending,
-                format!("no analysis of {} yet{newest}", short(sha)),
-            ),
-            _ => Link::new(
+                format!("«{}» passed; no analysis of {} yet{newest}", s.name, short(sha)),
+            )
+            .evidence(Some(&q.dashboard_url)),
+            Some(_) => Link::new(
                 kind,
                 LinkStatus::Unknown,
                 format!("no analysis of {}{newest}", short(sha)),
-            ),
-        }
-        .evidence(Some(&q.dashboard_url));
+            )
+            .evidence(Some(&q.dashboard_url)),
+            None => not_reached(kind, build, &format!("no analysis of {}{newest}", short(sha))),
+        };
     };
     let checks = policy::evaluate_quality(policy, &analysis.measures);
     let verdict = policy::overall(&checks);
@@ -805,7 +809,11 @@ fn not_reached(kind: LinkKind, build: &Build, otherwise: &str) -> Link {
     }
     let stopped = build
         .failed_stage()
-        .map(|s| format!("not run: the build stopped at «{}»", s.name));
+        .map(|s| format!("not run: the build stopped at «{}»", s.name))
+        .or_else(|| {
+            let last = build.stages.last()?;
+            (build.status != Status::Ok).then(|| format!("not run: the build ended after «{}»", last.name))
+        });
     Link::new(
         kind,
         LinkStatus::Unknown,

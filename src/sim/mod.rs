@@ -311,14 +311,31 @@ impl Estate {
         s.push_str(&format!("user = \"{}\"\n", toml_escape(&self.shared.opts.user)));
         s.push_str("token_env = \"FLIGHTDECK_DEMO_TOKEN\"\n");
         s.push_str("poll_interval_secs = 2\n\n");
+        s.push_str(&format!(
+            "[sources.github]\napi_url = \"{}\"\ntoken_env = \"FLIGHTDECK_DEMO_TOKEN\"\npoll_interval_secs = 10\n\n",
+            self.github_api_url()
+        ));
+        s.push_str(&format!(
+            "[sources.sonar]\nurl = \"{}\"\ntoken_env = \"FLIGHTDECK_DEMO_TOKEN\"\npoll_interval_secs = 5\n\n",
+            self.sonar_url()
+        ));
+        s.push_str(&format!(
+            "[sources.nexus]\nurl = \"{}\"\nuser = \"{}\"\npassword_env = \"FLIGHTDECK_DEMO_TOKEN\"\npoll_interval_secs = 5\n\n",
+            self.nexus_url(),
+            toml_escape(&self.shared.opts.user)
+        ));
         s.push_str("[[environments]]\nname = \"staging\"\n\n");
         s.push_str("[[environments]]\nname = \"production\"\nprotected = true\n");
         for svc in &story::SERVICES {
             let name = svc.name;
             s.push_str(&format!(
                 "\n[[services]]\nname = \"{name}\"\nrepo = \"https://github.com/dominion/{name}.git\"\n\
-                 [services.jenkins]\nbuild = \"{folder}/{name}\"\ndeploy = \"{folder}/{name}-deploy\"\n",
-                folder = story::FOLDER
+                 [services.jenkins]\nbuild = \"{folder}/{name}\"\ndeploy = \"{folder}/{name}-deploy\"\n\
+                 [services.github]\nrepo = \"dominion/{name}\"\n\
+                 [services.sonar]\nproject_key = \"com.dominion:{name}\"\n\
+                 [services.nexus]\ngroup_id = \"com.dominion\"\nartifact_id = \"{name}\"\npackaging = \"{packaging}\"\n",
+                folder = story::FOLDER,
+                packaging = if name == "checkout-web" { "war" } else { "jar" },
             ));
         }
         s.push_str(&format!(

@@ -20,7 +20,7 @@ pub fn sparkline(values: &[f64]) -> String {
     values
         .iter()
         .map(|v| {
-            if max - min < f64::EPSILON {
+            if (max - min).abs() < f64::EPSILON {
                 BARS[3]
             } else {
                 BARS[(((v - min) / (max - min)) * 7.0).round().clamp(0.0, 7.0) as usize]

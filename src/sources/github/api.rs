@@ -13,6 +13,13 @@ pub struct RepoJson {
     pub html_url: Option<String>,
 }
 
+/// `GET /repos/{o}/{r}/branches/{b}`: cheap, and conditional, unlike a 404 for no protection.
+#[derive(Debug, Deserialize, Default)]
+pub struct BranchJson {
+    #[serde(default)]
+    pub protected: bool,
+}
+
 #[derive(Debug, Deserialize, Default)]
 pub struct Enabled {
     #[serde(default)]

@@ -11,8 +11,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::Notify;
 
 use super::api::{
-    CheckRunsJson, CombinedStatusJson, CommitJson, DeliveryJson, HookJson, ProtectionJson, PullJson, RepoJson,
-    ReviewJson,
+    BranchJson, CheckRunsJson, CombinedStatusJson, CommitJson, DeliveryJson, HookJson, ProtectionJson, PullJson,
+    RepoJson, ReviewJson,
 };
 use super::{GithubClient, map};
 use crate::model::{GithubRef, MergedPull, Protection, PullRequest, RepoState, Update};
@@ -181,22 +181,34 @@ async fn fetch_repo(
         .unwrap_or_else(|| "master".into());
     let html_url = info.value.html_url.clone().unwrap_or_else(|| client.web_url(full));
 
-    let protection = match client
-        .get_json::<ProtectionJson>(&format!("{base}/branches/{}/protection", seg(&branch)))
-        .await
-    {
-        Ok(p) => {
-            fresh |= p.fresh;
-            Protection::Protected(map::protection(&p.value))
+    // The branch says whether it is protected; only then are the rules read. (A 404 for an
+    // unprotected branch would cost a request every cycle: it carries no ETag.)
+    let branch_info = client
+        .get_json::<BranchJson>(&format!("{base}/branches/{}", seg(&branch)))
+        .await?;
+    fresh |= branch_info.fresh;
+    let protection = if !branch_info.value.protected {
+        Protection::Unprotected
+    } else {
+        match client
+            .get_json::<ProtectionJson>(&format!("{base}/branches/{}/protection", seg(&branch)))
+            .await
+        {
+            Ok(p) => {
+                fresh |= p.fresh;
+                Protection::Protected(map::protection(&p.value))
+            }
+            Err(HttpError::Status { code: 404, detail, .. }) if detail.contains("not protected") => {
+                Protection::Unprotected
+            }
+            // Reading protection needs admin rights on the repository; say so instead of failing.
+            Err(HttpError::Status {
+                code: 403 | 404,
+                detail,
+                ..
+            }) => Protection::Unknown { reason: detail },
+            Err(e) => return Err(e),
         }
-        Err(HttpError::Status { code: 404, detail, .. }) if detail.contains("not protected") => Protection::Unprotected,
-        // Reading protection needs admin rights on the repository; say so instead of failing.
-        Err(HttpError::Status {
-            code: 403 | 404,
-            detail,
-            ..
-        }) => Protection::Unknown { reason: detail },
-        Err(e) => return Err(e),
     };
 
     let open = client

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::Notify;
 
 use super::api::{AnalysesJson, ComponentMeasuresJson, HistoryJson, ProjectStatusJson};
@@ -34,8 +34,11 @@ pub struct SonarPoller {
     gates: HashMap<(String, String), Gate>,
 }
 
+/// Query values: everything but RFC 3986's unreserved characters is escaped.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn q(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(s, QUERY).to_string()
 }
 
 impl SonarPoller {
