@@ -106,11 +106,20 @@ async fn finished_builds_are_not_refetched() {
     let estate = Estate::start(frozen(false)).await.unwrap();
     let config = demo_config(&estate);
     let mut rt = Runtime::new(&config, None).unwrap();
+    // Only Jenkins' requests: the demo config polls GitHub, SonarQube and Nexus too.
+    let jenkins = |estate: &Estate| {
+        estate
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| !["/github/", "/sonar/", "/nexus/"].iter().any(|p| r.path.starts_with(p)))
+            .count()
+    };
     rt.poll_all_once().await;
-    let first = estate.control().requests().len();
+    let first = jenkins(&estate);
     estate.control().clear_requests();
     rt.poll_all_once().await;
-    let second = estate.control().requests().len();
+    let second = jenkins(&estate);
     assert!(second * 2 < first, "second poll made {second} requests, first {first}");
 }
 
