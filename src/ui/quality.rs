@@ -91,7 +91,10 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         0
     };
     for (i, s) in ctx.visible.iter().enumerate().skip(offset).take(rows) {
-        let mut spans = vec![Span::styled(pad(&s.name, name_w), t.style("ui.text"))];
+        let mut spans = vec![Span::styled(
+            format!("{} ", pad(&s.name, name_w.saturating_sub(1))),
+            t.style("ui.text"),
+        )];
         match ctx.state.quality.get(&s.name) {
             None => spans.push(Span::styled(
                 if s.sonar.is_some() {
