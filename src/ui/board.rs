@@ -248,5 +248,14 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             lines.push(Line::from(spans));
         }
     }
+    // And the repository: protection, open pull requests, the webhook.
+    if let Some(repo) = service.and_then(|s| ctx.state.repos.get(&s.name)) {
+        let room = (inner.height as usize).saturating_sub(lines.len() + 1);
+        if room >= 3 {
+            lines.push(Line::raw(""));
+            let repo_lines = super::repo::lines(ctx, repo, width, room.saturating_sub(3).max(1));
+            lines.extend(repo_lines.into_iter().take(room));
+        }
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }

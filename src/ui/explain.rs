@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::format::pad;
 use super::popup::centered;
 use super::{Ctx, Explain};
-use crate::model::{Link, policy};
+use crate::model::{Link, LinkKind, policy};
 
 /// The link an explanation is about, if the service still has a candidate.
 pub fn link_of<'a>(ctx: &Ctx<'a>, e: &Explain) -> Option<&'a Link> {
@@ -67,6 +67,12 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, e: &Explain) {
                 for n in &link.notes {
                     lines.push(Line::from(Span::styled(format!("· {n}"), t.style("ui.muted"))));
                 }
+            }
+            if e.kind == LinkKind::PullRequest
+                && let Some(repo) = ctx.state.repos.get(&e.service)
+            {
+                lines.push(Line::raw(""));
+                lines.extend(super::repo::lines(ctx, repo, inner_w, 5));
             }
             lines.push(Line::raw(""));
             match &link.evidence {

@@ -10,6 +10,7 @@ mod help;
 mod hints;
 mod popup;
 mod quality;
+mod repo;
 mod select;
 mod services;
 mod status;
