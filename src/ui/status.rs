@@ -23,17 +23,14 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             .map(|r| format!(" · retry {}", short_secs((r - now).num_seconds().max(0))))
             .unwrap_or_default();
         let error = h.last_error.as_deref().unwrap_or("");
-        // A rate-limited source says what it has left, and when it refills once it runs low.
+        // A rate-limited source says what it has left and when it refills.
+        let reset = h
+            .rate_limit_reset
+            .map(|at| format!(" ↻{}", at.with_timezone(&chrono::Local).format("%H:%M")))
+            .unwrap_or_default();
         let budget = match (h.rate_limit_remaining, h.rate_limit_limit) {
-            (Some(r), Some(l)) if l > 0 && r * 10 < l => {
-                let reset = h
-                    .rate_limit_reset
-                    .map(|at| format!(", resets {}", at.with_timezone(&chrono::Local).format("%H:%M")))
-                    .unwrap_or_default();
-                format!(" · {r}/{l} left{reset}")
-            }
-            (Some(r), Some(l)) => format!(" · {r}/{l}"),
-            (Some(r), None) => format!(" · {r} left"),
+            (Some(r), Some(l)) => format!(" · {r}/{l}{reset}"),
+            (Some(r), None) => format!(" · {r} left{reset}"),
             _ => String::new(),
         };
         let (style, text) = match h.level() {
