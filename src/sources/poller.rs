@@ -24,6 +24,38 @@ pub trait Poller: Send {
     fn poll_once(&mut self) -> impl Future<Output = Result<(), HttpError>> + Send;
 }
 
+/// Implement [`Poller`] for a source's poller struct from its fields `interval`, `tx`, `refresh`
+/// and the expression naming the source, delegating to its own `poll_once`.
+#[macro_export]
+macro_rules! impl_poller {
+    ($ty:ty, |$p:ident| $source:expr) => {
+        impl $crate::sources::poller::Poller for $ty {
+            fn source(&self) -> &str {
+                let $p = self;
+                $source
+            }
+
+            fn interval(&self) -> std::time::Duration {
+                self.interval
+            }
+
+            fn sender(&self) -> &$crate::sources::UpdateSender {
+                &self.tx
+            }
+
+            fn refresh(&self) -> std::sync::Arc<tokio::sync::Notify> {
+                self.refresh.clone()
+            }
+
+            fn poll_once(
+                &mut self,
+            ) -> impl std::future::Future<Output = Result<(), $crate::sources::http::HttpError>> + Send {
+                <$ty>::poll_once(self)
+            }
+        }
+    };
+}
+
 /// Poll until the update channel closes.
 pub async fn run<P: Poller>(mut poller: P) {
     let mut failures = 0u32;

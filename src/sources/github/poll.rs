@@ -330,24 +330,4 @@ async fn fetch_repo(
     })
 }
 
-impl crate::sources::poller::Poller for GithubPoller {
-    fn source(&self) -> &str {
-        &self.name
-    }
-
-    fn interval(&self) -> Duration {
-        self.interval
-    }
-
-    fn sender(&self) -> &UpdateSender {
-        &self.tx
-    }
-
-    fn refresh(&self) -> Arc<Notify> {
-        self.refresh.clone()
-    }
-
-    fn poll_once(&mut self) -> impl std::future::Future<Output = Result<(), HttpError>> + Send {
-        GithubPoller::poll_once(self)
-    }
-}
+crate::impl_poller!(GithubPoller, |p| &p.name);

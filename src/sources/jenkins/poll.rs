@@ -362,27 +362,7 @@ pub fn walk(entries: &[JobEntry], prefix: &str, out: &mut Vec<(String, String)>)
     }
 }
 
-impl crate::sources::poller::Poller for JenkinsPoller {
-    fn source(&self) -> &str {
-        &self.client.name
-    }
-
-    fn interval(&self) -> Duration {
-        self.interval
-    }
-
-    fn sender(&self) -> &UpdateSender {
-        &self.tx
-    }
-
-    fn refresh(&self) -> Arc<Notify> {
-        self.refresh.clone()
-    }
-
-    fn poll_once(&mut self) -> impl std::future::Future<Output = Result<(), HttpError>> + Send {
-        JenkinsPoller::poll_once(self)
-    }
-}
+crate::impl_poller!(JenkinsPoller, |p| &p.client.name);
 
 #[cfg(test)]
 mod tests {

@@ -174,24 +174,4 @@ impl NexusPoller {
     }
 }
 
-impl crate::sources::poller::Poller for NexusPoller {
-    fn source(&self) -> &str {
-        &self.name
-    }
-
-    fn interval(&self) -> Duration {
-        self.interval
-    }
-
-    fn sender(&self) -> &UpdateSender {
-        &self.tx
-    }
-
-    fn refresh(&self) -> Arc<Notify> {
-        self.refresh.clone()
-    }
-
-    fn poll_once(&mut self) -> impl std::future::Future<Output = Result<(), HttpError>> + Send {
-        NexusPoller::poll_once(self)
-    }
-}
+crate::impl_poller!(NexusPoller, |p| &p.name);

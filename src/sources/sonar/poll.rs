@@ -157,24 +157,4 @@ impl SonarPoller {
     }
 }
 
-impl crate::sources::poller::Poller for SonarPoller {
-    fn source(&self) -> &str {
-        &self.name
-    }
-
-    fn interval(&self) -> Duration {
-        self.interval
-    }
-
-    fn sender(&self) -> &UpdateSender {
-        &self.tx
-    }
-
-    fn refresh(&self) -> Arc<Notify> {
-        self.refresh.clone()
-    }
-
-    fn poll_once(&mut self) -> impl std::future::Future<Output = Result<(), HttpError>> + Send {
-        SonarPoller::poll_once(self)
-    }
-}
+crate::impl_poller!(SonarPoller, |p| &p.name);
