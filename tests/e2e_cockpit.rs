@@ -19,10 +19,20 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(SimOptions::default())
+}
+
+/// An estate whose story clock stands still: what is on screen cannot change under the keys.
+fn frozen() -> Setup {
+    setup_with(SimOptions {
+        speed: 0.0,
+        ..SimOptions::default()
+    })
+}
+
+fn setup_with(options: SimOptions) -> Setup {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let estate = rt
-        .block_on(Estate::start(SimOptions::default()))
-        .expect("start the simulated estate");
+    let estate = rt.block_on(Estate::start(options)).expect("start the simulated estate");
     Setup {
         estate,
         dir: tempfile::tempdir().unwrap(),
@@ -251,7 +261,7 @@ fn keys_do_nothing_while_the_terminal_is_too_small() {
 /// The board is home: from it to the reason a candidate cannot ship, and its evidence, by keys.
 #[test]
 fn the_board_explains_a_link_and_opens_its_evidence() {
-    let s = setup();
+    let s = frozen();
     let facts = s.estate.control().story_facts();
     let opened = s.dir.path().join("opened.txt");
     let browser = s.dir.path().join("browser.sh");
@@ -299,7 +309,7 @@ fn the_board_explains_a_link_and_opens_its_evidence() {
 /// Over SSH there is no browser to open: the URL is shown whole, to copy.
 #[test]
 fn over_ssh_the_evidence_url_is_shown_to_copy() {
-    let s = setup();
+    let s = frozen();
     let mut c = s.cockpit_env(
         &[],
         80,

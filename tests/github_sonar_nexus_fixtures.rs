@@ -1,8 +1,6 @@
 //! Every GitHub, SonarQube and Nexus fixture (real bodies from public sources, see each
 //! directory's PROVENANCE.md) parsed by the cockpit's own payload types and mapped to the model.
 
-use std::collections::HashMap;
-
 use flightdeck::model::{LinkStatus, ReviewState};
 use flightdeck::sources::github::{api as gh, map as ghmap};
 use flightdeck::sources::nexus::{api as nx, map as nxmap};
@@ -98,7 +96,7 @@ fn commits_are_matched_to_merged_pulls_or_flagged() {
     assert!(merged.iter().all(|p| p.merged_at.is_some()));
     // Pretend the newest commit is the merge of #39.
     merged[0].merge_commit_sha = Some(commits[0].sha.clone());
-    let mapped = ghmap::commits(&commits, &merged, &HashMap::new());
+    let mapped = ghmap::commits(&commits, &merged, &|_| None);
     assert_eq!(mapped[0].pull.as_ref().map(|p| p.number), Some(39));
     assert!(!mapped[0].direct_push);
     assert!(

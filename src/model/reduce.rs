@@ -134,13 +134,14 @@ impl State {
                 self.merge_build(&job, at, build);
                 self.rechain_jobs(std::slice::from_ref(&job));
             }
-            Update::Repo { service, repo } => {
+            Update::Repo { service, mut repo } => {
+                // Equal but for when it was read: compare without cloning the old one.
+                let at = repo.observed_at;
                 let same = self.repos.get(&service).is_some_and(|old| {
-                    RepoState {
-                        observed_at: repo.observed_at,
-                        ..old.clone()
-                    } == repo
+                    repo.observed_at = old.observed_at;
+                    *old == repo
                 });
+                repo.observed_at = at;
                 self.repos.insert(service.clone(), repo);
                 if !same {
                     self.rechain(&service);

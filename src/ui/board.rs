@@ -2,25 +2,20 @@
 //! candidate's chain, and below it the selected service's chain spelled out, one link per line.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::Ctx;
 use super::format::{fit, pad};
+use super::{Ctx, layout};
 use crate::model::{Candidate, LinkKind, Service};
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     // The table takes what its rows need (up to about half); the chain detail the rest.
-    let detail_h = (LinkKind::ALL.len() as u16 + 2).min(area.height / 2);
-    let table_h = (ctx.visible.len() as u16 + 3).clamp(4, area.height.saturating_sub(detail_h).max(4));
-    let parts = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([Constraint::Length(table_h), Constraint::Min(3)])
-        .split(area);
-    table(frame, parts[0], ctx);
-    detail(frame, parts[1], ctx);
+    let (top, bottom) = layout::table_over_detail(area, ctx.visible.len(), LinkKind::ALL.len() as u16 + 2);
+    table(frame, top, ctx);
+    detail(frame, bottom, ctx);
 }
 
 /// The newest candidate of a service, if its chain has one.
@@ -54,12 +49,7 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ctx.view.filter
         )
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style("ui.border_focus"));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = layout::pane(frame, area, ctx, title, true);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -90,11 +80,7 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let rows = (inner.height as usize).saturating_sub(1);
     let selected = ctx.view.selected.min(ctx.visible.len() - 1);
-    let offset = if rows > 0 && selected >= rows {
-        selected + 1 - rows
-    } else {
-        0
-    };
+    let offset = layout::scroll_offset(selected, rows);
     let mut lines = vec![Line::from(head)];
     for (i, s) in ctx.visible.iter().enumerate().skip(offset).take(rows) {
         lines.push(row(ctx, s, &cols, i == selected, column));
@@ -170,12 +156,7 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         (Some(s), None) => format!(" {} ", s.name),
         _ => " Chain ".to_string(),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style("ui.border"));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = layout::pane(frame, area, ctx, title, false);
     if inner.height == 0 {
         return;
     }

@@ -8,6 +8,7 @@ mod format;
 mod header;
 mod help;
 mod hints;
+mod layout;
 mod popup;
 mod quality;
 mod repo;

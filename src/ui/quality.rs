@@ -2,12 +2,12 @@
 //! measures the policy reads, and the last analyses as sparklines.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::Ctx;
 use super::format::{fit, pad};
+use super::{Ctx, layout};
 use crate::model::{GateStatus, LinkStatus, QualityState, Service, policy};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -30,14 +30,9 @@ pub fn sparkline(values: &[f64]) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let detail_h = 12.min(area.height / 2);
-    let table_h = (ctx.visible.len() as u16 + 3).clamp(4, area.height.saturating_sub(detail_h).max(4));
-    let parts = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([Constraint::Length(table_h), Constraint::Min(3)])
-        .split(area);
-    table(frame, parts[0], ctx);
-    detail(frame, parts[1], ctx);
+    let (top, bottom) = layout::table_over_detail(area, ctx.visible.len(), 12);
+    table(frame, top, ctx);
+    detail(frame, bottom, ctx);
 }
 
 fn measure(v: Option<f64>, unit: &str) -> String {
@@ -53,15 +48,7 @@ fn verdicts(service: &Service, q: &QualityState) -> (GateStatus, LinkStatus) {
 
 fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(
-            format!(" Quality ({}) ", ctx.visible.len()),
-            t.style("ui.title"),
-        ))
-        .border_style(t.style("ui.border_focus"));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = layout::pane(frame, area, ctx, format!(" Quality ({}) ", ctx.visible.len()), true);
     if inner.height == 0 {
         return;
     }
@@ -85,11 +72,7 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let mut lines = vec![Line::from(Span::styled(fit(&head, width), t.style("ui.header")))];
     let rows = (inner.height as usize).saturating_sub(1);
     let selected = ctx.view.selected.min(ctx.visible.len().saturating_sub(1));
-    let offset = if rows > 0 && selected >= rows {
-        selected + 1 - rows
-    } else {
-        0
-    };
+    let offset = layout::scroll_offset(selected, rows);
     for (i, s) in ctx.visible.iter().enumerate().skip(offset).take(rows) {
         let mut spans = vec![Span::styled(
             format!("{} ", pad(&s.name, name_w.saturating_sub(1))),
@@ -151,12 +134,7 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         (Some(s), None) => format!(" {} ", s.name),
         _ => " Quality ".into(),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style("ui.border"));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = layout::pane(frame, area, ctx, title, false);
     let (Some(service), Some(q)) = (service, q) else {
         return;
     };

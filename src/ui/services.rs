@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::format::{age, pad};
 use super::{Ctx, Pane};
@@ -24,12 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ctx.view.filter
         )
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(title, t.style("ui.title")))
-        .border_style(t.style(if focused { "ui.border_focus" } else { "ui.border" }));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = super::layout::pane(frame, area, ctx, title, focused);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -45,7 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let rows = inner.height as usize;
     let selected = ctx.view.selected.min(visible.len() - 1);
     // Keep the selection on screen, scrolling by whole pages of rows.
-    let offset = if selected >= rows { selected + 1 - rows } else { 0 };
+    let offset = super::layout::scroll_offset(selected, rows);
     let width = inner.width as usize;
     let name_w = (width / 4).clamp(10, 22);
     let lines: Vec<Line> = visible

@@ -163,12 +163,12 @@ pub fn merge_message_number(message: &str) -> Option<u64> {
     rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-/// Match each commit to the merged pull request that produced it. `associated` holds answers of
-/// `GET /commits/{sha}/pulls` for commits the merged list did not explain.
+/// Match each commit to the merged pull request that produced it. `associated` answers, from
+/// `GET /commits/{sha}/pulls`, for commits the merged list did not explain.
 pub fn commits(
     commits: &[CommitJson],
     merged: &[PullJson],
-    associated: &HashMap<String, Option<MergedPull>>,
+    associated: &dyn Fn(&str) -> Option<MergedPull>,
 ) -> Vec<RepoCommit> {
     let line = first_parent_line(commits);
     let by_merge: HashMap<&str, &PullJson> = merged
@@ -183,7 +183,7 @@ pub fn commits(
             let pull = by_merge
                 .get(c.sha.as_str())
                 .map(|p| merged_pull(p))
-                .or_else(|| associated.get(&c.sha).cloned().flatten())
+                .or_else(|| associated(&c.sha))
                 .or_else(|| {
                     merge_message_number(&message).map(|number| MergedPull {
                         number,

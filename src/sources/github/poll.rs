@@ -289,9 +289,8 @@ async fn fetch_repo(
             Err(e) => return Err(e),
         }
     }
-    let mut all_known = known.clone();
-    all_known.extend(associated.clone());
-    let commits = map::commits(&history.value, &merged.value, &all_known);
+    let lookup = |sha: &str| associated.get(sha).or_else(|| known.get(sha)).cloned().flatten();
+    let commits = map::commits(&history.value, &merged.value, &lookup);
 
     let hooks = match client.get_json::<Vec<HookJson>>(&format!("{base}/hooks")).await {
         Ok(h) => {
