@@ -1,7 +1,7 @@
 //! Finding, parsing and validating the config into a resolved [`Config`]. Every user mistake comes
 //! back as a [`ConfigError`] naming file, line, column and key; nothing here panics on input.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -10,10 +10,12 @@ use std::time::Duration;
 use toml::Spanned;
 use url::Url;
 
+use super::images::{EcrSourceConfig, EngineSourceConfig, RegistrySourceConfig, ScanPolicyConfig, check_engine_host};
 use super::schema::{LoadPolicyConfig, QualityPolicyConfig, RawConfig, TestLinkConfig, UiConfig};
 use super::{ConfigError, EnvironmentConfig, KeyAction, KeySpec, Keymap, Secret, Theme};
 use crate::model::{
-    ChainConfig, GithubRef, LoadPolicy, NexusRef, QualityPolicy, Service, ServiceJobs, SonarRef, TestSource,
+    ChainConfig, GithubRef, ImageRef, LoadPolicy, NexusRef, PromotionStrategy, QualityPolicy, RegistryKind, ScanPolicy,
+    Service, ServiceJobs, SonarRef, TestSource,
 };
 
 /// The config after validation, with secrets resolved.
@@ -28,6 +30,9 @@ pub struct Config {
     pub github: Option<GithubSourceConfig>,
     pub sonar: Option<SonarSourceConfig>,
     pub nexus: Option<NexusSourceConfig>,
+    pub registries: Vec<RegistrySourceConfig>,
+    pub ecr: Option<EcrSourceConfig>,
+    pub engine: Option<EngineSourceConfig>,
     pub environments: Vec<EnvironmentConfig>,
     pub services: Vec<Service>,
     pub keymap: Keymap,
@@ -167,7 +172,7 @@ pub fn load_from_str(
                 format!("a second Jenkins source is named `{name}`"),
             ));
         }
-        if ["github", "sonarqube", "nexus"].contains(&name.as_str()) {
+        if RESERVED_NAMES.contains(&name.as_str()) {
             return Err(located(
                 src.name.span(),
                 &key("name"),
@@ -278,6 +283,98 @@ pub fn load_from_str(
         }
         None => None,
     };
+    // Registries, ECR and the Docker engine: their names share one namespace with Jenkins sources,
+    // because each has its own health line.
+    let mut registries = Vec::new();
+    for (i, r) in raw.sources.registry.iter().enumerate() {
+        let key = |k: &str| format!("sources.registry[{i}].{k}");
+        let name = r.name.get_ref().trim().to_string();
+        if name.is_empty() || !names.insert(name.clone()) || RESERVED_NAMES.contains(&name.as_str()) {
+            return Err(located(
+                r.name.span(),
+                &key("name"),
+                format!("the source name `{name}` is empty or already taken; give this registry its own `name`"),
+            ));
+        }
+        let url = parse_url(&r.url).map_err(|m| located(r.url.span(), &key("url"), m))?;
+        let (password, password_origin) = resolve_secret(
+            (r.password_env.as_ref(), "password_env"),
+            (r.password_command.as_ref(), "password_command"),
+            env,
+        )
+        .map_err(|(span, k, m)| located(span, &key(k), m))?;
+        if password.is_some() != r.user.is_some() {
+            return Err(located(
+                r.url.span(),
+                &key(if r.user.is_some() { "password_env" } else { "user" }),
+                "`user` and a password (`password_env` or `password_command`) go together".into(),
+            ));
+        }
+        registries.push(RegistrySourceConfig {
+            name,
+            url,
+            user: r.user.clone(),
+            password,
+            password_origin,
+            docker_config: r.docker_config.clone(),
+            poll_interval: Duration::from_secs(r.poll_interval_secs.max(5)),
+            timeout: Duration::from_secs(r.timeout_secs.max(1)),
+            tags: r.tags.clamp(1, 500),
+        });
+    }
+    let ecr = match &raw.sources.ecr {
+        Some(c) => {
+            let name = c.name.get_ref().trim().to_string();
+            if name.is_empty() || !names.insert(name.clone()) || RESERVED_NAMES.contains(&name.as_str()) {
+                return Err(located(
+                    c.name.span(),
+                    "sources.ecr.name",
+                    format!("the source name `{name}` is empty or already taken"),
+                ));
+            }
+            let endpoint_url = match &c.endpoint_url {
+                Some(u) => Some(parse_url(u).map_err(|m| located(u.span(), "sources.ecr.endpoint_url", m))?),
+                None => None,
+            };
+            Some(EcrSourceConfig {
+                name,
+                region: c.region.clone().filter(|r| !r.trim().is_empty()),
+                endpoint_url,
+                profile: c.profile.clone().filter(|p| !p.trim().is_empty()),
+                registry_id: c.registry_id.clone().filter(|r| !r.trim().is_empty()),
+                poll_interval: Duration::from_secs(c.poll_interval_secs.max(5)),
+                timeout: Duration::from_secs(c.timeout_secs.max(1)),
+                images: c.images.clamp(1, 1000),
+            })
+        }
+        None => None,
+    };
+    let engine = match &raw.sources.docker {
+        Some(c) => {
+            let name = c.name.get_ref().trim().to_string();
+            if name.is_empty() || !names.insert(name.clone()) || RESERVED_NAMES.contains(&name.as_str()) {
+                return Err(located(
+                    c.name.span(),
+                    "sources.docker.name",
+                    format!("the source name `{name}` is empty or already taken"),
+                ));
+            }
+            if let Some(h) = &c.host {
+                check_engine_host(h.get_ref()).map_err(|m| located(h.span(), "sources.docker.host", m))?;
+            }
+            Some(EngineSourceConfig {
+                name,
+                host: c.host.as_ref().map(|h| h.get_ref().clone()),
+                tls_cert_path: c.tls_cert_path.clone(),
+                poll_interval: Duration::from_secs(c.poll_interval_secs.max(5)),
+                timeout: Duration::from_secs(c.timeout_secs.max(1)),
+            })
+        }
+        None => None,
+    };
+    let base_scan =
+        scan_policy(&ScanPolicy::default(), &raw.scan, "scan").map_err(|(span, k, m)| located(span, &k, m))?;
+
     let base_quality = quality_policy(&QualityPolicy::default(), &raw.quality, "quality")
         .map_err(|(span, k, m)| located(span, &k, m))?;
     let base_load = load_policy(&LoadPolicy::default(), &raw.load_test, "load_test")
@@ -412,6 +509,103 @@ pub fn load_from_str(
             quality_policy(&base_quality, &s.quality, &key("quality")).map_err(|(span, k, m)| located(span, &k, m))?;
         let load_policy = load_policy(&base_load, &s.chain.load_thresholds, &key("chain.load_thresholds"))
             .map_err(|(span, k, m)| located(span, &k, m))?;
+        let scan = scan_policy(&base_scan, &s.scan, &key("scan")).map_err(|(span, k, m)| located(span, &k, m))?;
+        let image = match &s.image {
+            None => None,
+            Some(c) => {
+                let (source, registry) = match &c.source {
+                    Some(src) => {
+                        let n = src.get_ref();
+                        if registries.iter().any(|r| &r.name == n) {
+                            (n.clone(), RegistryKind::Oci)
+                        } else if ecr.as_ref().is_some_and(|e| &e.name == n) {
+                            (n.clone(), RegistryKind::Ecr)
+                        } else {
+                            return Err(located(
+                                src.span(),
+                                &key("image.source"),
+                                format!("no [[sources.registry]] or [sources.ecr] is named `{n}`"),
+                            ));
+                        }
+                    }
+                    None => match (registries.as_slice(), &ecr) {
+                        ([only], None) => (only.name.clone(), RegistryKind::Oci),
+                        ([], Some(e)) => (e.name.clone(), RegistryKind::Ecr),
+                        ([], None) => {
+                            return Err(located(
+                                c.repository.span(),
+                                &key("image"),
+                                "names an image repository but no [[sources.registry]] or [sources.ecr] is configured"
+                                    .into(),
+                            ));
+                        }
+                        _ => {
+                            return Err(located(
+                                c.repository.span(),
+                                &key("image.source"),
+                                "several registries are configured: say which one with `source`".into(),
+                            ));
+                        }
+                    },
+                };
+                let repository = c.repository.get_ref().trim().trim_matches('/').to_string();
+                if repository.is_empty() || repository.contains(char::is_whitespace) || repository.contains(':') {
+                    return Err(located(
+                        c.repository.span(),
+                        &key("image.repository"),
+                        format!("`{repository}` is not a repository name (no tag, no spaces)"),
+                    ));
+                }
+                let mut env_tags = BTreeMap::new();
+                for e in &raw.environments {
+                    env_tags.insert(e.name.clone(), e.name.clone());
+                }
+                for (env_name, tag) in c.env_tags.get_ref() {
+                    if !env_names.contains(env_name) {
+                        return Err(located(
+                            c.env_tags.span(),
+                            &key(&format!("image.env_tags.{env_name}")),
+                            format!("`{env_name}` is not one of the [[environments]]"),
+                        ));
+                    }
+                    if !valid_tag(tag) {
+                        return Err(located(
+                            c.env_tags.span(),
+                            &key(&format!("image.env_tags.{env_name}")),
+                            format!("`{tag}` is not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})"),
+                        ));
+                    }
+                    env_tags.insert(env_name.clone(), tag.clone());
+                }
+                let promotion = match c.promotion.as_ref().map(|p| (p, p.get_ref().as_str())) {
+                    None | Some((_, "retag")) => PromotionStrategy::Retag,
+                    Some((_, "jenkins")) => PromotionStrategy::Jenkins,
+                    Some((_, "both")) => PromotionStrategy::Both,
+                    Some((p, other)) => {
+                        return Err(located(
+                            p.span(),
+                            &key("image.promotion"),
+                            format!("`{other}` is not one of retag, jenkins, both"),
+                        ));
+                    }
+                };
+                if promotion.deploys() && s.jenkins.deploy.is_none() {
+                    return Err(located(
+                        c.promotion.as_ref().map(|p| p.span()).unwrap_or(c.repository.span()),
+                        &key("image.promotion"),
+                        "promotion through Jenkins needs `jenkins.deploy` (the deploy job) for this service".into(),
+                    ));
+                }
+                Some(ImageRef {
+                    source,
+                    registry,
+                    repository,
+                    env_tags,
+                    base_image: c.base_image.clone().filter(|b| !b.trim().is_empty()),
+                    promotion,
+                })
+            }
+        };
         let mut tests: Vec<String> = s.jenkins.tests.iter().map(|j| clean(j)).collect();
         let mut test_source = |link: &Option<TestLinkConfig>, name: &str| -> Result<TestSource, ConfigError> {
             let Some(l) = link else {
@@ -442,6 +636,8 @@ pub fn load_from_str(
             load_summary: s.chain.load.as_ref().and_then(|l| l.summary.clone()),
             quality,
             load_policy,
+            scan,
+            scan_report: s.image.as_ref().and_then(|i| i.scan_report.clone()),
         };
         let has_jobs = has_jobs || !tests.is_empty();
         if has_jobs && jenkins.is_empty() {
@@ -463,6 +659,7 @@ pub fn load_from_str(
             github,
             sonar: sonar_ref,
             nexus: nexus_ref,
+            image,
             chain,
         });
     }
@@ -518,6 +715,9 @@ pub fn load_from_str(
         github,
         sonar,
         nexus,
+        registries,
+        ecr,
+        engine,
         environments: raw.environments,
         services,
         keymap,
@@ -582,6 +782,40 @@ fn parse_url(url: &Spanned<String>) -> Result<Url, String> {
         return Err("credentials do not belong in the URL: use `user` with `token_env` or `token_command`".into());
     }
     Ok(parsed)
+}
+
+/// Names that already label a health line of their own.
+const RESERVED_NAMES: [&str; 3] = ["github", "sonarqube", "nexus"];
+
+/// A Docker tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric() || c == '_')
+        && tag.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn scan_policy(base: &ScanPolicy, raw: &ScanPolicyConfig, prefix: &str) -> PolicyResult<ScanPolicy> {
+    let count = |v: &Spanned<i64>, k: &str| -> PolicyResult<u32> {
+        u32::try_from(*v.get_ref()).map_err(|_| {
+            (
+                v.span(),
+                format!("{prefix}.{k}"),
+                format!("{} is not a valid count (must be 0 or more)", v.get_ref()),
+            )
+        })
+    };
+    let mut p = *base;
+    if let Some(v) = &raw.critical {
+        p.critical_max = count(v, "critical")?;
+    }
+    if let Some(v) = &raw.high {
+        p.high_max = count(v, "high")?;
+    }
+    if let Some(v) = &raw.medium {
+        p.medium_max = Some(count(v, "medium")?);
+    }
+    Ok(p)
 }
 
 type TokenResult = Result<(Option<Secret>, Option<String>), (Range<usize>, &'static str, String)>;
@@ -779,6 +1013,70 @@ impl Config {
                 c.max_pages
             );
         }
+        for r in &self.registries {
+            let _ = writeln!(
+                out,
+                "\n[[sources.registry]]\nname = {}\nurl = {}",
+                q(&r.name),
+                q(r.url.as_str())
+            );
+            if let Some(u) = &r.user {
+                let _ = writeln!(out, "user = {}", q(u));
+            }
+            let _ = write!(out, "{}", secret_line("password", &r.password, &r.password_origin));
+            if let Some(d) = &r.docker_config {
+                let _ = writeln!(out, "docker_config = {}", q(&d.display().to_string()));
+            }
+            let _ = writeln!(
+                out,
+                "poll_interval_secs = {}\ntimeout_secs = {}\ntags = {}",
+                r.poll_interval.as_secs(),
+                r.timeout.as_secs(),
+                r.tags
+            );
+        }
+        if let Some(c) = &self.ecr {
+            let _ = writeln!(out, "\n[sources.ecr]\nname = {}", q(&c.name));
+            for (k, v) in [
+                ("region", &c.region),
+                ("profile", &c.profile),
+                ("registry_id", &c.registry_id),
+            ] {
+                if let Some(v) = v {
+                    let _ = writeln!(out, "{k} = {}", q(v));
+                }
+            }
+            if let Some(u) = &c.endpoint_url {
+                let _ = writeln!(out, "endpoint_url = {}", q(u.as_str()));
+            }
+            let _ = writeln!(
+                out,
+                "# credentials: the AWS standard chain (environment, profile, SSO, instance role)\npoll_interval_secs = {}\ntimeout_secs = {}\nimages = {}",
+                c.poll_interval.as_secs(),
+                c.timeout.as_secs(),
+                c.images
+            );
+        }
+        if let Some(c) = &self.engine {
+            let _ = writeln!(out, "\n[sources.docker]\nname = {}", q(&c.name));
+            match &c.host {
+                Some(h) => {
+                    let _ = writeln!(out, "host = {}", q(h));
+                }
+                None => {
+                    let _ = writeln!(out, "# host: DOCKER_HOST, else the local socket");
+                }
+            }
+            if let Some(p) = &c.tls_cert_path {
+                let _ = writeln!(out, "tls_cert_path = {}", q(&p.display().to_string()));
+            }
+            let _ = writeln!(
+                out,
+                "poll_interval_secs = {}\ntimeout_secs = {}",
+                c.poll_interval.as_secs(),
+                c.timeout.as_secs()
+            );
+        }
         for e in &self.environments {
             let _ = writeln!(
                 out,
@@ -824,6 +1122,37 @@ impl Config {
                     q(&n.artifact_id),
                     q(&n.packaging)
                 );
+            }
+            if let Some(i) = &s.image {
+                let tags: Vec<String> = i.env_tags.iter().map(|(e, t)| format!("{e} = {}", q(t))).collect();
+                let promotion = match i.promotion {
+                    crate::model::PromotionStrategy::Retag => "retag",
+                    crate::model::PromotionStrategy::Jenkins => "jenkins",
+                    crate::model::PromotionStrategy::Both => "both",
+                };
+                let _ = writeln!(
+                    out,
+                    "[services.image]\nsource = {}\nrepository = {}\nenv_tags = {{ {} }}\npromotion = {}",
+                    q(&i.source),
+                    q(&i.repository),
+                    tags.join(", "),
+                    q(promotion)
+                );
+                if let Some(b) = &i.base_image {
+                    let _ = writeln!(out, "base_image = {}", q(b));
+                }
+                if let Some(r) = &s.chain.scan_report {
+                    let _ = writeln!(out, "scan_report = {}", q(r));
+                }
+            }
+            let sp = &s.chain.scan;
+            let _ = writeln!(
+                out,
+                "[services.scan]  # the shop's scan policy with this service's overrides\ncritical = {}\nhigh = {}",
+                sp.critical_max, sp.high_max
+            );
+            if let Some(m) = sp.medium_max {
+                let _ = writeln!(out, "medium = {m}");
             }
             let p = &s.chain.quality;
             let l = &s.chain.load_policy;

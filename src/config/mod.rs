@@ -1,6 +1,7 @@
 //! Configuration: the TOML schema, loading with precise errors, secrets, the keymap and themes.
 
 mod error;
+mod images;
 mod keymap;
 mod load;
 mod schema;
@@ -8,6 +9,7 @@ mod secret;
 mod theme;
 
 pub use error::ConfigError;
+pub use images::{EcrSourceConfig, EngineSourceConfig, RegistrySourceConfig, check_engine_host};
 pub use keymap::{Action as KeyAction, KeyCodeSpec, KeySpec, Keymap};
 pub use load::{
     Config, ConfigPaths, GithubSourceConfig, JenkinsSourceConfig, NexusSourceConfig, SonarSourceConfig, load_from_path,

@@ -25,6 +25,9 @@ pub struct RawConfig {
     /// Load-test thresholds, for every service unless it overrides them.
     #[serde(default)]
     pub load_test: LoadPolicyConfig,
+    /// The scan policy: most findings of each severity an image may carry.
+    #[serde(default)]
+    pub scan: super::images::ScanPolicyConfig,
     #[serde(default)]
     pub services: Vec<ServiceConfig>,
     /// Action name → keys, e.g. `trigger_build = ["b"]`.
@@ -75,6 +78,12 @@ pub struct SourcesConfig {
     pub github: Option<GithubConfig>,
     pub sonar: Option<SonarConfig>,
     pub nexus: Option<NexusConfig>,
+    /// OCI / Docker registries (Docker Hub, Harbor, GHCR, a private registry).
+    #[serde(default)]
+    pub registry: Vec<super::images::RegistryConfig>,
+    pub ecr: Option<super::images::EcrConfig>,
+    /// The build host's Docker engine.
+    pub docker: Option<super::images::DockerEngineConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +242,11 @@ pub struct ServiceConfig {
     pub github: Option<ServiceGithubConfig>,
     pub sonar: Option<ServiceSonarConfig>,
     pub nexus: Option<ServiceNexusConfig>,
+    /// The service's image repository, tag convention and promotion strategy.
+    pub image: Option<super::images::ServiceImageConfig>,
+    /// Overrides of the shop's scan policy for this service.
+    #[serde(default)]
+    pub scan: super::images::ScanPolicyConfig,
     /// Overrides of the shop's quality policy for this service.
     #[serde(default)]
     pub quality: QualityPolicyConfig,

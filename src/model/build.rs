@@ -29,6 +29,9 @@ pub struct Build {
     /// The load-test summary this build archived, once read.
     #[serde(default)]
     pub load_summary: Option<LoadSummary>,
+    /// The Trivy or Grype report this build archived, once read.
+    #[serde(default)]
+    pub scan: Option<super::ScanReport>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

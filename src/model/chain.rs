@@ -216,6 +216,12 @@ pub struct ChainConfig {
     pub load_summary: Option<String>,
     pub quality: policy::QualityPolicy,
     pub load_policy: policy::LoadPolicy,
+    #[serde(default)]
+    pub scan: policy::ScanPolicy,
+    /// Archive path of the Trivy or Grype JSON report; `None`: any archived `trivy*.json` or
+    /// `grype*.json`.
+    #[serde(default)]
+    pub scan_report: Option<String>,
 }
 
 impl ChainConfig {

@@ -6,10 +6,12 @@ mod build;
 pub mod chain;
 mod github;
 mod health;
+mod image;
 pub mod policy;
 mod quality;
 mod reduce;
 pub mod sample;
+mod scan;
 mod state;
 mod status;
 
@@ -23,9 +25,14 @@ pub use github::{
     ReviewState, ReviewVerdict, combine,
 };
 pub use health::{HealthLevel, SourceHealth};
-pub use policy::{Check, LoadPolicy, QualityPolicy};
+pub use image::{
+    BaseImageCheck, EngineState, ImageRef, ImageRepoState, ImageTag, LABEL_BASE_DIGEST, LABEL_BASE_NAME,
+    LABEL_REVISION, LABEL_VERSION, LocalImage, PromotionStrategy, RegistryKind, normalise_reference, same_reference,
+};
+pub use policy::{Check, LoadPolicy, QualityPolicy, ScanPolicy};
 pub use quality::{Analysis, Gate, GateCondition, GateStatus, Measures, QualityState, same_commit};
 pub use reduce::{ActionOutcome, QueueState, Update};
+pub use scan::{Finding, ScanReport, ScanState, Scanner, Severity, SeverityCounts, sort_findings};
 pub use state::{
     Environment, GithubRef, Job, JobKind, NexusRef, Notice, NoticeLevel, QueueFollow, Service, ServiceJobs, SonarRef,
     State,

@@ -43,6 +43,25 @@ impl Default for LoadPolicy {
     }
 }
 
+/// The shop's scan policy: how many findings of each severity an image may carry. Medium and
+/// below are unlimited unless set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScanPolicy {
+    pub critical_max: u32,
+    pub high_max: u32,
+    pub medium_max: Option<u32>,
+}
+
+impl Default for ScanPolicy {
+    fn default() -> Self {
+        ScanPolicy {
+            critical_max: 0,
+            high_max: 0,
+            medium_max: None,
+        }
+    }
+}
+
 /// How a threshold compares: the actual value must be at most, or at least, the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,6 +188,36 @@ pub fn evaluate_load(policy: &LoadPolicy, p95_ms: Option<f64>, error_rate: Optio
         Check::new("p95 latency", Bound::AtMost, policy.p95_ms_max, p95_ms, "ms"),
         Check::new("error rate", Bound::AtMost, policy.error_rate_max, error_rate, "%"),
     ]
+}
+
+pub fn evaluate_scan(policy: &ScanPolicy, counts: Option<&super::SeverityCounts>) -> Vec<Check> {
+    let value = |f: fn(&super::SeverityCounts) -> u32| counts.map(|c| f(c) as f64);
+    let mut checks = vec![
+        Check::new(
+            "critical findings",
+            Bound::AtMost,
+            policy.critical_max as f64,
+            value(|c| c.critical),
+            "",
+        ),
+        Check::new(
+            "high findings",
+            Bound::AtMost,
+            policy.high_max as f64,
+            value(|c| c.high),
+            "",
+        ),
+    ];
+    if let Some(m) = policy.medium_max {
+        checks.push(Check::new(
+            "medium findings",
+            Bound::AtMost,
+            m as f64,
+            value(|c| c.medium),
+            "",
+        ));
+    }
+    checks
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 
 use super::chain::{ChainInputs, candidates};
 use super::{
-    ArtifactState, Build, Job, Notice, NoticeLevel, QualityState, QueueFollow, RepoState, SourceHealth, State,
+    ArtifactState, Build, EngineState, ImageRepoState, Job, Notice, NoticeLevel, QualityState, QueueFollow, RepoState,
+    SourceHealth, State,
 };
 
 /// How many candidates per service the chain keeps (the newest builds of its build job).
@@ -71,6 +72,16 @@ pub enum Update {
     Artifacts {
         service: String,
         artifacts: ArtifactState,
+    },
+    /// A service's image repository as its registry lists it.
+    Images {
+        service: String,
+        images: ImageRepoState,
+    },
+    /// A Docker engine's images and base-image checks.
+    Engine {
+        source: String,
+        engine: EngineState,
     },
     /// What a rate-limited source has left.
     RateLimit {
@@ -164,6 +175,34 @@ impl State {
                 self.artifacts.insert(service.clone(), artifacts);
                 if !same {
                     self.rechain(&service);
+                }
+            }
+            Update::Images { service, images } => {
+                let same = self.images.get(&service).is_some_and(|old| {
+                    (&old.tags, &old.env_tags, old.complete) == (&images.tags, &images.env_tags, images.complete)
+                });
+                self.images.insert(service.clone(), images);
+                if !same {
+                    self.rechain(&service);
+                }
+            }
+            Update::Engine { source, engine } => {
+                let verdicts = |e: &EngineState| -> Vec<(String, Option<bool>, Vec<String>)> {
+                    e.bases
+                        .iter()
+                        .map(|b| (b.reference.clone(), b.stale(), b.used_by.clone()))
+                        .collect()
+                };
+                let same = self
+                    .engines
+                    .get(&source)
+                    .is_some_and(|old| verdicts(old) == verdicts(&engine));
+                let affected: Vec<String> = engine.bases.iter().flat_map(|b| b.used_by.clone()).collect();
+                self.engines.insert(source, engine);
+                if !same {
+                    for service in affected {
+                        self.rechain(&service);
+                    }
                 }
             }
             Update::RateLimit {

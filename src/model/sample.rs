@@ -342,6 +342,7 @@ fn sample_build(service: usize, age_rank: usize, now_ms: i64) -> Build {
         queue_id: None,
         artifacts: Vec::new(),
         load_summary: None,
+        scan: None,
     }
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::chain::{Candidate, ChainConfig};
 use super::{ArtifactState, Build, ParamDef, QualityState, RepoState, SourceHealth, Status};
+use super::{EngineState, ImageRef, ImageRepoState};
 
 /// Everything the cockpit knows. Owned by the app loop, changed only by [`State::apply`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -34,6 +35,12 @@ pub struct State {
     /// Release candidates with their chains, newest first, by service name. Kept by the reducer:
     /// recomputed for a service whenever something it depends on changes.
     pub chains: BTreeMap<String, Vec<Candidate>>,
+    /// Image repositories (tags, digests, scans), by service name.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageRepoState>,
+    /// Docker engines on build hosts, by source name.
+    #[serde(default)]
+    pub engines: BTreeMap<String, EngineState>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,6 +55,8 @@ pub struct Service {
     pub sonar: Option<SonarRef>,
     #[serde(default)]
     pub nexus: Option<NexusRef>,
+    #[serde(default)]
+    pub image: Option<ImageRef>,
     /// The shop's gates as they apply to this service, and where its test results are.
     #[serde(default)]
     pub chain: ChainConfig,
@@ -63,6 +72,7 @@ impl Service {
             github: None,
             sonar: None,
             nexus: None,
+            image: None,
             chain: ChainConfig::default(),
         }
     }

@@ -52,6 +52,7 @@ pub fn build(json: &BuildJson, repo: Option<&str>) -> Build {
             })
             .collect(),
         load_summary: None,
+        scan: None,
     }
 }
 
