@@ -50,6 +50,9 @@ pub struct EcrConfig {
     pub profile: Option<String>,
     /// The account that owns the repositories, when not the caller's.
     pub registry_id: Option<String>,
+    /// Explicit keys from these environment variables (CI, stand-ins); default: the standard chain.
+    pub access_key_id_env: Option<Spanned<String>>,
+    pub secret_access_key_env: Option<Spanned<String>>,
     #[serde(default = "default_image_poll")]
     pub poll_interval_secs: u64,
     #[serde(default = "default_timeout")]
@@ -167,6 +170,8 @@ pub struct EcrSourceConfig {
     pub endpoint_url: Option<Url>,
     pub profile: Option<String>,
     pub registry_id: Option<String>,
+    /// Access key id and secret, when the config names their variables.
+    pub static_credentials: Option<(String, Secret)>,
     pub poll_interval: Duration,
     pub timeout: Duration,
     pub images: usize,

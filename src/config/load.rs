@@ -336,8 +336,34 @@ pub fn load_from_str(
                 Some(u) => Some(parse_url(u).map_err(|m| located(u.span(), "sources.ecr.endpoint_url", m))?),
                 None => None,
             };
+            let static_credentials = match (&c.access_key_id_env, &c.secret_access_key_env) {
+                (None, None) => None,
+                (Some(id), Some(secret)) => {
+                    let read = |v: &Spanned<String>, k: &str| {
+                        env(v.get_ref()).filter(|x| !x.trim().is_empty()).ok_or_else(|| {
+                            located(
+                                v.span(),
+                                &format!("sources.ecr.{k}"),
+                                format!("environment variable `{}` is not set or empty", v.get_ref()),
+                            )
+                        })
+                    };
+                    Some((
+                        read(id, "access_key_id_env")?.trim().to_string(),
+                        Secret::new(read(secret, "secret_access_key_env")?.trim()),
+                    ))
+                }
+                (Some(v), None) | (None, Some(v)) => {
+                    return Err(located(
+                        v.span(),
+                        "sources.ecr",
+                        "`access_key_id_env` and `secret_access_key_env` go together".into(),
+                    ));
+                }
+            };
             Some(EcrSourceConfig {
                 name,
+                static_credentials,
                 region: c.region.clone().filter(|r| !r.trim().is_empty()),
                 endpoint_url,
                 profile: c.profile.clone().filter(|p| !p.trim().is_empty()),
