@@ -89,6 +89,7 @@ impl Runtime {
                             full_name: job.clone(),
                             repo: service.repo.clone(),
                             load_summary: service.chain.load_summary.clone(),
+                            scan_report: service.chain.scan_report.clone(),
                         });
                     }
                 }

@@ -128,6 +128,7 @@ impl Executor {
                 .await
                 .map(|_| done("abort requested"))
                 .map_err(|e| e.to_string()),
+            ActionKind::Promote(_) => Err("promotions run through Executor::promote".into()),
         }
     }
 

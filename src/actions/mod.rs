@@ -7,6 +7,7 @@ pub mod audit;
 pub mod execute;
 pub mod plan;
 pub mod policy;
+pub mod promotion;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use execute::Executor;

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::model::{Environment, State};
+use super::promotion::{Gate, Promotion};
+use crate::model::{Environment, RegistryKind, State};
 use crate::sources::jenkins::JenkinsClient;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -30,6 +31,8 @@ pub enum ActionKind {
         job: String,
         build: u64,
     },
+    /// Move a candidate's image to an environment (or roll one back), by retag, deploy job or both.
+    Promote(Box<Promotion>),
 }
 
 impl ActionKind {
@@ -39,6 +42,8 @@ impl ActionKind {
             ActionKind::ApproveInput { .. } => "approve_input",
             ActionKind::RejectInput { .. } => "reject_input",
             ActionKind::AbortBuild { .. } => "abort_build",
+            ActionKind::Promote(p) if p.is_rollback() => "rollback",
+            ActionKind::Promote(_) => "promote",
         }
     }
 
@@ -48,6 +53,7 @@ impl ActionKind {
             | ActionKind::ApproveInput { job, .. }
             | ActionKind::RejectInput { job, .. }
             | ActionKind::AbortBuild { job, .. } => job,
+            ActionKind::Promote(p) => p.deploy.as_ref().map(|d| d.job.as_str()).unwrap_or(""),
         }
     }
 }
@@ -77,6 +83,8 @@ impl ActionRequest {
                 format!("{}:input:{job}#{build}:{input_id}", self.source)
             }
             ActionKind::AbortBuild { job, build } => format!("{}:abort:{job}#{build}", self.source),
+            // One promotion per service and environment at a time, whatever the candidate.
+            ActionKind::Promote(p) => format!("promote:{}:{}", p.service, p.target),
         }
     }
 
@@ -92,6 +100,7 @@ impl ActionRequest {
                 format!("{}:{job}#{build} input {input_id}", self.source)
             }
             ActionKind::AbortBuild { job, build } => format!("{}:{job}#{build}", self.source),
+            ActionKind::Promote(p) => format!("{}:{} → {} ({})", p.reference, p.source_tag, p.tag, p.digest),
         }
     }
 }
@@ -122,6 +131,10 @@ pub struct Plan {
     pub notes: Vec<String>,
     pub environment: Option<Environment>,
     pub confirm: Confirm,
+    /// A promotion's gates: the candidate's chain, link by link.
+    pub gates: Vec<Gate>,
+    /// What keeps the action from running; policy refuses while there is any.
+    pub blockers: Vec<String>,
 }
 
 /// Turn a request into a plan against the current state. `base_url` is the Jenkins base URL of the
@@ -134,7 +147,15 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
         .unwrap_or_default();
     let job_url = |job: &str| job_url_on(&base, job);
     let mut notes = Vec::new();
+    let mut gates = Vec::new();
+    let mut blockers = Vec::new();
     let (title, calls) = match &request.kind {
+        ActionKind::Promote(p) => {
+            gates = p.gates.clone();
+            blockers = p.blockers.clone();
+            notes.extend(p.warnings.iter().cloned());
+            (p.title(), promotion_calls(p, state))
+        }
         ActionKind::TriggerBuild {
             job,
             params,
@@ -260,7 +281,116 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
         notes,
         environment,
         confirm,
+        gates,
+        blockers,
     }
+}
+
+/// Every call a promotion makes, in order, with why.
+fn promotion_calls(p: &Promotion, state: &State) -> Vec<PlannedCall> {
+    let call = |method: &str, url: String, why: String| PlannedCall {
+        method: method.into(),
+        url,
+        why,
+    };
+    let short = |d: &str| d.chars().take(19).collect::<String>();
+    let mut calls = Vec::new();
+    if p.strategy.retags() {
+        let now = match &p.current {
+            Some(d) if d == &p.digest => format!("{} already points at {}: nothing will be written", p.tag, short(d)),
+            Some(d) => format!("{} points at {} now", p.tag, short(d)),
+            None => format!("{} does not exist yet", p.tag),
+        };
+        match p.registry {
+            RegistryKind::Oci => {
+                let base = format!(
+                    "{}/v2/{}/manifests/",
+                    p.registry_url.trim_end_matches('/'),
+                    p.repository
+                );
+                calls.push(call(
+                    "HEAD",
+                    format!("{base}{}", p.tag),
+                    format!("check what {} points at ({now})", p.tag),
+                ));
+                calls.push(call(
+                    "GET",
+                    format!("{base}{}", p.digest),
+                    format!(
+                        "the manifest bytes of {} ({}), every manifest type accepted",
+                        p.source_tag,
+                        short(&p.digest)
+                    ),
+                ));
+                calls.push(call(
+                    "PUT",
+                    format!("{base}{}", p.tag),
+                    "the same bytes under the environment's tag: digest unchanged, no blob copied".into(),
+                ));
+                calls.push(call(
+                    "HEAD",
+                    format!("{base}{}", p.tag),
+                    format!("check {} now points at {}", p.tag, short(&p.digest)),
+                ));
+            }
+            RegistryKind::Ecr => {
+                let target = format!("ECR {} ({})", p.repository, p.registry_source);
+                calls.push(call(
+                    "ECR",
+                    format!("DescribeImages {} tag {}", p.repository, p.tag),
+                    format!("check what {} points at ({now})", p.tag),
+                ));
+                calls.push(call(
+                    "ECR",
+                    format!("BatchGetImage {} {}", p.repository, short(&p.digest)),
+                    format!("the manifest of {} as stored in {target}", p.source_tag),
+                ));
+                calls.push(call(
+                    "ECR",
+                    format!("PutImage {} tag {}", p.repository, p.tag),
+                    "the same manifest under the environment's tag: digest unchanged (ImageAlreadyExists counts as done)".into(),
+                ));
+                calls.push(call(
+                    "ECR",
+                    format!("DescribeImages {} tag {}", p.repository, p.tag),
+                    format!("check {} now points at {}", p.tag, short(&p.digest)),
+                ));
+            }
+        }
+    }
+    if let Some(d) = &p.deploy {
+        let base = state.sources.get(&d.source).map(|h| h.url.clone()).unwrap_or_default();
+        match d.already {
+            Some((n, status)) => calls.push(call(
+                "—",
+                format!("{}{n}/", job_url_on(&base, &d.job)),
+                format!(
+                    "#{n} already deployed this digest to {} ({}): not triggered again",
+                    p.target,
+                    status.label()
+                ),
+            )),
+            None => {
+                let params: Vec<String> = d.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                calls.push(call(
+                    "POST",
+                    format!("{}buildWithParameters", job_url_on(&base, &d.job)),
+                    format!("run the deploy job with {}", params.join(" ")),
+                ));
+                calls.push(call(
+                    "GET",
+                    format!("{base}queue/item/<id>/api/json"),
+                    "follow the queue item until it becomes a build".into(),
+                ));
+                calls.push(call(
+                    "GET",
+                    format!("{}<n>/api/json", job_url_on(&base, &d.job)),
+                    "follow the build to its end; approve its input with `a` when it asks".into(),
+                ));
+            }
+        }
+    }
+    calls
 }
 
 /// The same URL scheme as the Jenkins client, from a base URL string.

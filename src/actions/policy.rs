@@ -20,6 +20,9 @@ pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
     {
         return Err(format!("environment {} is read-only in the config", env.name));
     }
+    if !plan.blockers.is_empty() {
+        return Err(plan.blockers.join("; "));
+    }
     let req = &plan.request;
     let job = ctx.state.jobs.get(req.kind.job());
     match &req.kind {
@@ -43,6 +46,11 @@ pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
             Some(b) => return Err(format!("#{build} is not running ({})", b.status.label())),
             None => return Err(format!("build #{build} is not known (yet)")),
         },
+        ActionKind::Promote(p) => {
+            if p.strategy.retags() && p.digest.is_empty() {
+                return Err("no digest to promote".into());
+            }
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::policy::{self, Check};
 use super::{ArtifactState, Build, GateStatus, Job, QualityState, RepoState, Service, Stage, State, Status};
+use super::{BaseImageCheck, ImageRepoState, ImageTag, ScanReport, ScanState};
 
 /// The five statuses a link can have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,10 +67,12 @@ pub enum LinkKind {
     Penetration,
     Regression,
     Load,
+    Image,
+    Scan,
 }
 
 impl LinkKind {
-    pub const ALL: [LinkKind; 9] = [
+    pub const ALL: [LinkKind; 11] = [
         LinkKind::PullRequest,
         LinkKind::Build,
         LinkKind::UnitTests,
@@ -79,6 +82,8 @@ impl LinkKind {
         LinkKind::Penetration,
         LinkKind::Regression,
         LinkKind::Load,
+        LinkKind::Image,
+        LinkKind::Scan,
     ];
 
     /// Column heading on the board (at most five cells wide).
@@ -93,6 +98,8 @@ impl LinkKind {
             LinkKind::Penetration => "Pen",
             LinkKind::Regression => "Regr",
             LinkKind::Load => "Load",
+            LinkKind::Image => "Image",
+            LinkKind::Scan => "Scan",
         }
     }
 
@@ -107,6 +114,8 @@ impl LinkKind {
             LinkKind::Penetration => "Penetration tests",
             LinkKind::Regression => "Regression tests",
             LinkKind::Load => "Load tests",
+            LinkKind::Image => "Docker image",
+            LinkKind::Scan => "Image scan",
         }
     }
 
@@ -120,6 +129,8 @@ impl LinkKind {
             LinkKind::UnitTests => &["unit"],
             LinkKind::Quality => &["sonar", "quality"],
             LinkKind::Artifact => &["nexus", "publish", "deploy artifact"],
+            LinkKind::Image => &["docker", "image", "push"],
+            LinkKind::Scan => &["scan", "trivy", "grype"],
             _ => &[],
         }
     }
@@ -137,6 +148,9 @@ pub struct Link {
     /// Thresholds against actual values, where the link has them.
     pub checks: Vec<Check>,
     pub evidence: Option<String>,
+    /// What does not block but deserves a look (a stale base image).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl Link {
@@ -148,6 +162,7 @@ impl Link {
             notes: Vec::new(),
             checks: Vec::new(),
             evidence: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -243,6 +258,9 @@ pub struct ChainInputs<'a> {
     pub repo: Option<&'a RepoState>,
     pub quality: Option<&'a QualityState>,
     pub artifacts: Option<&'a ArtifactState>,
+    pub images: Option<&'a ImageRepoState>,
+    /// Base-image checks from every engine, for the base this service builds on.
+    pub bases: Vec<&'a BaseImageCheck>,
 }
 
 impl<'a> ChainInputs<'a> {
@@ -255,6 +273,13 @@ impl<'a> ChainInputs<'a> {
             repo: state.repos.get(&service.name),
             quality: state.quality.get(&service.name),
             artifacts: state.artifacts.get(&service.name),
+            images: state.images.get(&service.name),
+            bases: state
+                .engines
+                .values()
+                .flat_map(|e| e.bases.iter())
+                .filter(|b| b.used_by.iter().any(|s| s == &service.name))
+                .collect(),
         }
     }
 }
@@ -284,6 +309,8 @@ pub fn evaluate(inputs: &ChainInputs<'_>, job: &Job, build: &Build) -> Candidate
             LinkKind::UnitTests => unit_tests_link(build),
             LinkKind::Quality => quality_link(inputs, build, &cfg.quality),
             LinkKind::Artifact => artifact_link(inputs, build, version.as_deref()),
+            LinkKind::Image => image_link(inputs, build, version.as_deref()),
+            LinkKind::Scan => scan_link(inputs, build, version.as_deref(), &cfg.scan),
             _ => test_link(inputs, kind, build, version.as_deref()),
         })
         .collect();
@@ -553,6 +580,232 @@ fn quality_link(inputs: &ChainInputs<'_>, build: &Build, policy: &policy::Qualit
         utc_minute(analysis.date)
     ));
     link
+}
+
+/// The candidate's image in the registry: the tag labelled with its commit, or named after its
+/// version. A stale base image on the build host is a warning, not a failure.
+fn image_link(inputs: &ChainInputs<'_>, build: &Build, version: Option<&str>) -> Link {
+    let kind = LinkKind::Image;
+    let Some(cfg) = &inputs.service.image else {
+        return Link::new(kind, LinkStatus::Unknown, "no image repository configured");
+    };
+    let Some(repo) = inputs.images else {
+        return Link::new(kind, LinkStatus::Unknown, format!("{} not read yet", cfg.repository));
+    };
+    let mut link = match repo.image_for(version, build.commit.as_deref()) {
+        Some(tag) => {
+            let mut parts = vec![
+                format!("{}:{}", repo.reference, tag.tag),
+                short_digest(&tag.digest).to_string(),
+            ];
+            if let Some(size) = tag.size {
+                parts.push(human_size(size));
+            }
+            let envs: Vec<&str> = repo
+                .env_tags
+                .iter()
+                .filter(|(env, _)| repo.env_digest(env) == Some(tag.digest.as_str()))
+                .map(|(env, _)| env.as_str())
+                .collect();
+            if !envs.is_empty() {
+                parts.push(format!("in {}", envs.join(", ")));
+            }
+            let mut link = Link::new(kind, LinkStatus::Pass, parts.join(" · "));
+            link.notes.push(format!("digest {}", tag.digest));
+            link.notes.push(format!("media type {}", tag.media_type));
+            if !tag.platforms.is_empty() {
+                link.notes.push(format!("platforms {}", tag.platforms.join(", ")));
+            }
+            if let Some(t) = tag.pushed_at {
+                link.notes.push(format!("pushed {}", utc_minute(t)));
+            }
+            match (&tag.revision, build.commit.as_deref()) {
+                (Some(r), Some(c)) if !(r.starts_with(c) || c.starts_with(r.as_str())) => {
+                    link.status = LinkStatus::Fail;
+                    link.reason = format!(
+                        "{}:{} was built from {}, not from {}",
+                        repo.repository,
+                        tag.tag,
+                        short(r),
+                        short(c)
+                    );
+                }
+                (Some(r), _) => link.notes.push(format!("label revision {}", short(r))),
+                (None, _) => link.notes.push("no revision label: matched by version tag".into()),
+            }
+            base_warnings(inputs, cfg.base_image.as_deref(), Some(tag), &mut link);
+            return link.evidence(Some(&build.url));
+        }
+        None => {
+            let what = match (version, build.commit.as_deref()) {
+                (Some(v), Some(c)) => format!("{v} / {}", short(c)),
+                (Some(v), None) => v.to_string(),
+                (None, Some(c)) => short(c).to_string(),
+                (None, None) => "this build".to_string(),
+            };
+            if build.status.is_active() {
+                Link::new(
+                    kind,
+                    LinkStatus::Pending,
+                    format!("no image for {what} yet: the build is still running"),
+                )
+            } else if build.status != Status::Ok {
+                Link::new(
+                    kind,
+                    LinkStatus::Pending,
+                    format!("no image for {what}: the build did not pass"),
+                )
+            } else if !repo.complete {
+                Link::new(
+                    kind,
+                    LinkStatus::Unknown,
+                    format!("no image for {what} among the {} tags read", repo.tags.len()),
+                )
+            } else {
+                Link::new(
+                    kind,
+                    LinkStatus::Fail,
+                    format!("no image for {what} in {}", repo.reference),
+                )
+            }
+        }
+    };
+    base_warnings(inputs, cfg.base_image.as_deref(), None, &mut link);
+    link.evidence(Some(&build.url))
+}
+
+/// Warnings about the base image: stale on the build host, or the image built on an older base
+/// than its registry serves now.
+fn base_warnings(inputs: &ChainInputs<'_>, configured: Option<&str>, tag: Option<&ImageTag>, link: &mut Link) {
+    let base = configured.or(tag.and_then(|t| t.base_name.as_deref()));
+    for check in &inputs.bases {
+        if base.is_some_and(|b| !super::same_reference(b, &check.reference)) {
+            continue;
+        }
+        if check.stale() == Some(true) {
+            link.warnings.push(format!(
+                "base {} is stale on the build host: local {} ≠ registry {}",
+                check.reference,
+                short_digest(check.local_digest.as_deref().unwrap_or("")),
+                short_digest(check.remote_digest.as_deref().unwrap_or(""))
+            ));
+        } else if let Some(problem) = &check.problem {
+            link.notes.push(format!("base {}: {problem}", check.reference));
+        }
+        if let (Some(t), Some(remote)) = (tag, check.remote_digest.as_deref())
+            && let Some(built_on) = t.base_digest.as_deref()
+            && built_on != remote
+        {
+            link.warnings.push(format!(
+                "built on {} {}, the registry now serves {}",
+                check.reference,
+                short_digest(built_on),
+                short_digest(remote)
+            ));
+        }
+    }
+}
+
+/// The scan of the candidate's image against the shop's scan policy: the registry's scan (ECR)
+/// and the report the build archived (Trivy, Grype); the worse one decides.
+fn scan_link(inputs: &ChainInputs<'_>, build: &Build, version: Option<&str>, policy: &policy::ScanPolicy) -> Link {
+    let kind = LinkKind::Scan;
+    let image = inputs
+        .images
+        .and_then(|r| r.image_for(version, build.commit.as_deref()));
+    let reports: Vec<&ScanReport> = image
+        .and_then(|t| t.scan.as_ref())
+        .into_iter()
+        .chain(build.scan.as_ref())
+        .collect();
+    if reports.is_empty() {
+        let reason = if build.status.is_active() {
+            return Link::new(kind, LinkStatus::Pending, "no scan yet: the build is still running")
+                .evidence(Some(&build.url));
+        } else if inputs.service.image.is_none() {
+            "no image repository configured".to_string()
+        } else if image.is_some() {
+            "no scan of the image: no registry scan and no Trivy/Grype report archived".to_string()
+        } else {
+            "no image, no scan".to_string()
+        };
+        return Link::new(kind, LinkStatus::Unknown, reason).evidence(Some(&build.url));
+    }
+    let mut statuses = Vec::new();
+    let mut parts = Vec::new();
+    let mut link = Link::new(kind, LinkStatus::Unknown, "");
+    for report in &reports {
+        match &report.state {
+            ScanState::InProgress => {
+                statuses.push(LinkStatus::Running);
+                parts.push(format!("{} in progress", report.scanner.label()));
+            }
+            ScanState::Failed(why) => {
+                statuses.push(LinkStatus::Unknown);
+                parts.push(format!("{} failed: {why}", report.scanner.label()));
+            }
+            ScanState::Complete => {
+                let checks = policy::evaluate_scan(policy, Some(&report.counts));
+                let verdict = policy::overall(&checks);
+                statuses.push(verdict);
+                let worst: Vec<String> = report
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity <= super::Severity::High)
+                    .take(2)
+                    .map(|f| format!("{} in {}", f.id, f.package))
+                    .collect();
+                let detail = if verdict == LinkStatus::Fail && !worst.is_empty() {
+                    format!(": {}", worst.join(", "))
+                } else {
+                    String::new()
+                };
+                parts.push(format!(
+                    "{}: {}{detail}",
+                    report.scanner.label(),
+                    report.counts.summary()
+                ));
+                for c in checks {
+                    link.checks.push(Check {
+                        label: format!("{} ({})", c.label, report.scanner.label()),
+                        ..c
+                    });
+                }
+                for f in report.findings.iter().take(12) {
+                    let fixed = f
+                        .fixed
+                        .as_deref()
+                        .map(|v| format!(" → {v}"))
+                        .unwrap_or_else(|| " (no fix)".into());
+                    link.notes.push(format!(
+                        "{:<8} {} {} {}{fixed}",
+                        f.severity.label(),
+                        f.id,
+                        f.package,
+                        f.installed.as_deref().unwrap_or("?")
+                    ));
+                }
+                if report.findings.len() > 12 {
+                    link.notes
+                        .push(format!("… and {} more findings", report.findings.len() - 12));
+                }
+            }
+        }
+        if link.evidence.is_none() {
+            link.evidence = report.url.clone();
+        }
+    }
+    link.status = super::github::combine(statuses.into_iter());
+    link.reason = parts.join(" · ");
+    if link.evidence.is_none() {
+        link.evidence = Some(build.url.clone());
+    }
+    link
+}
+
+fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
 }
 
 fn artifact_link(inputs: &ChainInputs<'_>, build: &Build, version: Option<&str>) -> Link {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod load_summary;
 pub mod map;
 pub mod poll;
+pub mod scan_report;
 
 pub use client::JenkinsClient;
 pub use poll::{JenkinsPoller, WatchedJob};

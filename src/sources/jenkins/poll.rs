@@ -11,8 +11,8 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::api::{JobDetail, JobEntry, JobList, PendingInputJson, RunDescribe, StageJson};
-use super::{JenkinsClient, load_summary, map};
-use crate::model::{Build, Job, JobKind, LoadSummary, PendingInput, Stage, Status, Update};
+use super::{JenkinsClient, load_summary, map, scan_report};
+use crate::model::{Build, Job, JobKind, LoadSummary, PendingInput, ScanReport, Stage, Status, Update};
 use crate::sources::UpdateSender;
 use crate::sources::http::HttpError;
 
@@ -23,6 +23,8 @@ pub struct WatchedJob {
     pub repo: Option<String>,
     /// Where its builds archive a load-test summary (`None`: recognise JMeter and Gatling files).
     pub load_summary: Option<String>,
+    /// Where its builds archive a Trivy or Grype report (`None`: recognise `trivy*.json`, `grype*.json`).
+    pub scan_report: Option<String>,
 }
 
 /// Requests in flight at once against one Jenkins: polite to the server, fast enough for dozens of jobs.
@@ -41,6 +43,7 @@ pub struct JenkinsPoller {
     finished: HashMap<(String, u64), (Vec<Stage>, Vec<PendingInput>)>,
     /// Archived load-test summaries never change either.
     summaries: HashMap<(String, u64), LoadSummary>,
+    scans: HashMap<(String, u64), ScanReport>,
     polls: u64,
     last_error: Option<String>,
 }
@@ -63,6 +66,7 @@ impl JenkinsPoller {
             refresh,
             finished: HashMap::new(),
             summaries: HashMap::new(),
+            scans: HashMap::new(),
             polls: 0,
             last_error: None,
         }
@@ -227,7 +231,7 @@ impl JenkinsPoller {
             self.finished
                 .retain(|(job, n), _| job != &watched.full_name || keep.contains(n));
         }
-        self.attach_load_summaries(watched, &mut builds).await;
+        self.attach_archived_reports(watched, &mut builds).await;
         Ok(Job {
             full_name: watched.full_name.clone(),
             source: self.client.name.clone(),
@@ -246,47 +250,87 @@ impl JenkinsPoller {
 }
 
 impl JenkinsPoller {
-    /// Read the load-test summary each build archived, once per build. A summary that cannot be
-    /// read leaves the build without one (the chain then says it cannot judge the thresholds).
-    async fn attach_load_summaries(&mut self, watched: &WatchedJob, builds: &mut [Build]) {
-        let configured = watched.load_summary.as_deref();
+    /// Read the load-test summary and the image scan report each build archived, once per build.
+    /// A report that cannot be read leaves the build without one (the chain then says it cannot
+    /// judge).
+    async fn attach_archived_reports(&mut self, watched: &WatchedJob, builds: &mut [Build]) {
         for b in builds.iter_mut() {
             let key = (watched.full_name.clone(), b.number);
-            if let Some(s) = self.summaries.get(&key) {
-                b.load_summary = Some(s.clone());
-                continue;
-            }
-            let Some(artifact) = b
-                .artifacts
-                .iter()
-                .find(|a| load_summary::is_summary(&a.relative_path, configured))
-            else {
-                continue;
-            };
-            let url = format!(
-                "{}artifact/{}",
-                self.client.build_url(&watched.full_name, b.number),
-                artifact
-                    .relative_path
-                    .split('/')
-                    .map(JenkinsClient::segment)
-                    .collect::<Vec<_>>()
-                    .join("/")
-            );
-            match self.client.get_bytes(&url).await {
-                Ok((body, _)) => match load_summary::parse(&body, &url) {
-                    Ok(summary) => {
-                        self.summaries.insert(key, summary.clone());
+            match self.summaries.get(&key) {
+                Some(s) => b.load_summary = Some(s.clone()),
+                None => {
+                    let configured = watched.load_summary.as_deref();
+                    let found = self
+                        .read_archived(
+                            watched,
+                            b,
+                            |p| load_summary::is_summary(p, configured),
+                            load_summary::parse,
+                        )
+                        .await;
+                    if let Some(summary) = found {
+                        self.summaries.insert(key.clone(), summary.clone());
                         b.load_summary = Some(summary);
                     }
-                    Err(e) => tracing::warn!(%url, "load-test summary unreadable: {e}"),
-                },
-                Err(e) => tracing::warn!(%url, "load-test summary not fetched: {e}"),
+                }
+            }
+            match self.scans.get(&key) {
+                Some(s) => b.scan = Some(s.clone()),
+                None => {
+                    let configured = watched.scan_report.as_deref();
+                    let found = self
+                        .read_archived(
+                            watched,
+                            b,
+                            |p| scan_report::is_report(p, configured),
+                            scan_report::parse,
+                        )
+                        .await;
+                    if let Some(report) = found {
+                        self.scans.insert(key, report.clone());
+                        b.scan = Some(report);
+                    }
+                }
             }
         }
         let keep: Vec<u64> = builds.iter().map(|b| b.number).collect();
-        self.summaries
-            .retain(|(job, n), _| job != &watched.full_name || keep.contains(n));
+        let mine = |job: &String, n: &u64| job != &watched.full_name || keep.contains(n);
+        self.summaries.retain(|(job, n), _| mine(job, n));
+        self.scans.retain(|(job, n), _| mine(job, n));
+    }
+
+    /// Fetch and parse the first archived file of `build` that `pick` accepts.
+    async fn read_archived<T>(
+        &self,
+        watched: &WatchedJob,
+        build: &Build,
+        pick: impl Fn(&str) -> bool,
+        parse: impl Fn(&[u8], &str) -> Result<T, String>,
+    ) -> Option<T> {
+        let artifact = build.artifacts.iter().find(|a| pick(&a.relative_path))?;
+        let url = format!(
+            "{}artifact/{}",
+            self.client.build_url(&watched.full_name, build.number),
+            artifact
+                .relative_path
+                .split('/')
+                .map(JenkinsClient::segment)
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        match self.client.get_bytes(&url).await {
+            Ok((body, _)) => match parse(&body, &url) {
+                Ok(parsed) => Some(parsed),
+                Err(e) => {
+                    tracing::warn!(%url, "archived report unreadable: {e}");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(%url, "archived report not fetched: {e}");
+                None
+            }
+        }
     }
 }
 
