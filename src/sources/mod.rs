@@ -7,6 +7,7 @@ pub mod http;
 pub mod jenkins;
 pub mod nexus;
 pub mod poller;
+pub mod registry;
 pub mod retag;
 pub mod sonar;
 
