@@ -263,10 +263,14 @@ impl RegistryClient {
             Manifest::Index { manifests, .. } => {
                 let platforms = map::platforms(&manifests);
                 let picked = map::pick_platform(&manifests).map(|d| d.digest.clone());
-                let children: Vec<(String, Option<Fetched>)> = stream::iter(map::runnable_children(&manifests))
-                    .map(|d| async move {
-                        let r = self.reference(repository, &d.digest);
-                        self.manifest(&r).await.map(|m| (d.digest.clone(), m))
+                let child_digests: Vec<String> = map::runnable_children(&manifests)
+                    .into_iter()
+                    .map(|d| d.digest.clone())
+                    .collect();
+                let children: Vec<(String, Option<Fetched>)> = stream::iter(child_digests)
+                    .map(|digest| async move {
+                        let r = self.reference(repository, &digest);
+                        self.manifest(&r).await.map(|m| (digest, m))
                     })
                     .buffered(CHILD_CONCURRENCY)
                     .collect::<Vec<_>>()

@@ -5,5 +5,7 @@
 pub mod client;
 pub mod credentials;
 pub mod map;
+pub mod poll;
 
 pub use client::{ManifestHead, RegistryClient, TagListing, remote_digest};
+pub use poll::RegistryPoller;
