@@ -7,8 +7,9 @@ use chrono::Utc;
 use tokio::sync::Notify;
 
 use super::audit::{AuditLog, AuditRecord, os_user};
+use super::promote::ImageRegistry;
 use super::{ActionKind, Plan};
-use crate::model::{ActionOutcome, QueueState, Update};
+use crate::model::{ActionOutcome, QueueState};
 use crate::sources::UpdateSender;
 use crate::sources::jenkins::{JenkinsClient, actions as jenkins};
 
@@ -21,10 +22,12 @@ struct Done {
 
 #[derive(Clone)]
 pub struct Executor {
-    clients: Arc<HashMap<String, Arc<JenkinsClient>>>,
-    refresh: Arc<HashMap<String, Arc<Notify>>>,
-    audit: AuditLog,
-    tx: UpdateSender,
+    pub(super) clients: Arc<HashMap<String, Arc<JenkinsClient>>>,
+    pub(super) refresh: Arc<HashMap<String, Arc<Notify>>>,
+    pub(super) audit: AuditLog,
+    pub(super) tx: UpdateSender,
+    /// The registries promotions move tags in, by source name.
+    pub(super) registries: Arc<HashMap<String, ImageRegistry>>,
 }
 
 impl Executor {
@@ -39,7 +42,14 @@ impl Executor {
             refresh: Arc::new(refresh),
             audit,
             tx,
+            registries: Arc::new(HashMap::new()),
         }
+    }
+
+    /// The registries promotions may retag in.
+    pub fn with_registries(mut self, registries: HashMap<String, ImageRegistry>) -> Self {
+        self.registries = Arc::new(registries);
+        self
     }
 
     pub fn audit(&self) -> &AuditLog {
@@ -54,6 +64,9 @@ impl Executor {
     /// Execute a confirmed plan: the calls, the record, the outcome on screen, and for a triggered
     /// build, following its queue item until it has a build number.
     pub async fn run(&self, plan: Plan) -> ActionOutcome {
+        if let ActionKind::Promote(p) = &plan.request.kind {
+            return self.promote(&plan, p).await;
+        }
         let req = &plan.request;
         let result = match self.clients.get(&req.source) {
             None => Err(format!("no Jenkins source named {}", req.source)),
@@ -63,18 +76,7 @@ impl Executor {
             Ok(done) => (true, done.detail, done.queue_url),
             Err(e) => (false, e, None),
         };
-        tracing::info!(action = req.kind.name(), target = %req.target(), ok, "{detail}");
-        let audit_error = self.record(&plan, if ok { "ok" } else { "failed" }, &detail).err();
-        let outcome = ActionOutcome {
-            at: Utc::now(),
-            summary: format!("{} {}", if ok { "✔" } else { "✖" }, plan.title),
-            ok: ok && audit_error.is_none(),
-            detail: match audit_error {
-                Some(e) => format!("{detail}; AUDIT NOT WRITTEN: {e}"),
-                None => detail,
-            },
-        };
-        let _ = self.tx.send(Update::Action(outcome.clone()));
+        let outcome = self.finish(&plan, ok, detail);
         if let Some(n) = self.refresh.get(&req.source) {
             n.notify_one();
         }
@@ -132,12 +134,17 @@ impl Executor {
         }
     }
 
-    fn record(&self, plan: &Plan, result: &str, detail: &str) -> std::io::Result<()> {
+    pub(super) fn record(&self, plan: &Plan, result: &str, detail: &str) -> std::io::Result<()> {
+        self.record_as(plan, plan.request.kind.name(), result, detail)
+    }
+
+    /// One audit line for `plan`, under the given action name (a follow-up check has its own).
+    pub(super) fn record_as(&self, plan: &Plan, action: &str, result: &str, detail: &str) -> std::io::Result<()> {
         let req = &plan.request;
         let record = AuditRecord {
             time: Utc::now(),
             user: os_user(),
-            action: req.kind.name().to_string(),
+            action: action.to_string(),
             service: req.service.clone(),
             environment: req.environment.clone(),
             target: req.target(),

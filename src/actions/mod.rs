@@ -7,9 +7,11 @@ pub mod audit;
 pub mod execute;
 pub mod plan;
 pub mod policy;
+mod promote;
 pub mod promotion;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use execute::Executor;
 pub use plan::{ActionKind, ActionRequest, Confirm, Plan, PlannedCall};
 pub use policy::{PolicyContext, check};
+pub use promote::ImageRegistry;

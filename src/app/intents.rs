@@ -1,6 +1,7 @@
 //! Turning "the operator pressed b on payments-api" into an action request (or a form to fill first).
 //! Nothing here touches the network: the loop plans, checks and confirms what these return.
 
+use crate::actions::promotion::{Direction, plan_promotion};
 use crate::actions::{ActionKind, ActionRequest, Plan};
 use crate::model::{Build, ParamDef, ParamKind, State, Status};
 use crate::ui::{Form, FormField, Mode, View, selected_build, selected_service};
@@ -44,6 +45,13 @@ pub fn evidence(state: &State, view: &mut View) -> Intent {
                 Intent::None
             }
         },
+        crate::ui::Screen::Images => {
+            let intent = evidence_of(state, &service.name, crate::model::LinkKind::Scan);
+            if matches!(intent, Intent::None) {
+                view.say(format!("{}: no scan report to open", service.name));
+            }
+            intent
+        }
         crate::ui::Screen::Pipelines => match selected_build(state, view) {
             Some((_, _, b)) if !b.url.is_empty() => Intent::OpenUrl(b.url.clone()),
             _ => {
@@ -103,6 +111,44 @@ pub fn environment_for(state: &State, texts: &[&str]) -> Option<String> {
         }
     }
     None
+}
+
+/// `p`: promote the selected candidate to the next environment. The plan says what blocks it.
+pub fn promote(state: &State, view: &mut View) -> Intent {
+    promotion_intent(state, view, Direction::Forward)
+}
+
+/// `r`: roll the environment in focus back to the previous good candidate.
+pub fn rollback(state: &State, view: &mut View) -> Intent {
+    let Some(environment) = focused_env(state, view) else {
+        view.say("no environment in focus (e cycles them)");
+        return Intent::None;
+    };
+    promotion_intent(state, view, Direction::Rollback { environment })
+}
+
+fn promotion_intent(state: &State, view: &mut View, direction: Direction) -> Intent {
+    let Some(service) = selected_service_name(state, view) else {
+        view.say("no service selected");
+        return Intent::None;
+    };
+    let index = if matches!(direction, Direction::Forward) {
+        view.candidate
+    } else {
+        0
+    };
+    match plan_promotion(state, &service, index, direction) {
+        Ok(p) => Intent::Plan(ActionRequest {
+            source: p.registry_source.clone(),
+            environment: Some(p.target.clone()),
+            service,
+            kind: ActionKind::Promote(Box::new(p)),
+        }),
+        Err(why) => {
+            view.say(why);
+            Intent::None
+        }
+    }
 }
 
 fn focused_env(state: &State, view: &View) -> Option<String> {

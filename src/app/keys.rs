@@ -199,6 +199,7 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
                 Pane::Services => {
                     view.selected = clamp_add(view.selected, step, count);
                     view.build_index = 0;
+                    view.candidate = 0;
                 }
                 Pane::Build => view.build_index = clamp_add(view.build_index, step, builds),
             }
@@ -207,11 +208,11 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
         A::Open => {
             match view.screen {
                 Screen::Pipelines => view.focus = Pane::Build,
-                Screen::Board | Screen::Quality => {
-                    let kind = if view.screen == Screen::Quality {
-                        LinkKind::Quality
-                    } else {
-                        column_kind(view)
+                Screen::Board | Screen::Quality | Screen::Images => {
+                    let kind = match view.screen {
+                        Screen::Quality => LinkKind::Quality,
+                        Screen::Images => LinkKind::Scan,
+                        _ => column_kind(view),
                     };
                     match intents::selected_service_name(state, view) {
                         Some(service) => {
@@ -239,10 +240,19 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             }
             Intent::None
         }
-        A::ShowBoard | A::ShowPipelines | A::ShowQuality => {
+        A::OlderCandidate | A::NewerCandidate => {
+            let n = intents::selected_service_name(state, view)
+                .and_then(|s| state.chains.get(&s))
+                .map(Vec::len)
+                .unwrap_or(0);
+            view.candidate = clamp_add(view.candidate, if action == A::OlderCandidate { 1 } else { -1 }, n);
+            Intent::None
+        }
+        A::ShowBoard | A::ShowPipelines | A::ShowQuality | A::ShowImages => {
             view.screen = match action {
                 A::ShowBoard => Screen::Board,
                 A::ShowPipelines => Screen::Pipelines,
+                A::ShowImages => Screen::Images,
                 _ => Screen::Quality,
             };
             view.focus = Pane::Services;
@@ -288,6 +298,8 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
         A::Quit => Intent::Quit,
         A::TriggerBuild => intents::trigger_build(state, view),
         A::Deploy => intents::deploy(state, view),
+        A::Promote => intents::promote(state, view),
+        A::Rollback => intents::rollback(state, view),
         A::Approve => intents::approve(state, view),
         A::Reject => intents::reject_or_abort(state, view),
     }

@@ -108,13 +108,15 @@ fn row<'a>(ctx: &Ctx, service: &Service, cols: &Columns, selected: bool, column:
     ];
     for (i, kind) in LinkKind::ALL.iter().enumerate() {
         spans.push(Span::raw(" "));
-        let (glyph, style) = match candidate.and_then(|c| c.link(*kind)) {
+        let (glyph, style, warned) = match candidate.and_then(|c| c.link(*kind)) {
             Some(link) => {
                 let st = link.status.status();
-                (st.glyph(), t.style(st.role()))
+                (st.glyph(), t.style(st.role()), !link.warnings.is_empty())
             }
-            None => ("·", t.style("ui.muted")),
+            None => ("·", t.style("ui.muted"), false),
         };
+        // A warning (a stale base image) rides beside the glyph: `✔!`.
+        let (mark, right_used) = if warned && cols.cell >= 3 { ("!", 1) } else { ("", 0) };
         // The glyph sits in the middle of its column; the selected cell is bracketed, which
         // reads without colour too.
         let left = (cols.cell.saturating_sub(1)) / 2;
@@ -124,11 +126,13 @@ fn row<'a>(ctx: &Ctx, service: &Service, cols: &Columns, selected: bool, column:
             spans.push(Span::styled("[", t.style("ui.hint_key")));
             spans.push(Span::styled(glyph.to_string(), style.add_modifier(Modifier::BOLD)));
             spans.push(Span::styled("]", t.style("ui.hint_key")));
-            spans.push(Span::raw(" ".repeat(right - 1)));
+            spans.push(Span::styled(mark, t.style("ui.warning")));
+            spans.push(Span::raw(" ".repeat((right - 1).saturating_sub(right_used))));
         } else {
             spans.push(Span::raw(" ".repeat(left)));
             spans.push(Span::styled(glyph.to_string(), style));
-            spans.push(Span::raw(" ".repeat(right)));
+            spans.push(Span::styled(mark, t.style("ui.warning")));
+            spans.push(Span::raw(" ".repeat(right.saturating_sub(right_used))));
         }
     }
     let line = Line::from(spans);
@@ -185,19 +189,27 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             } else {
                 t.style("ui.text")
             };
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(mark.to_string(), t.style("ui.hint_key")),
                 Span::styled(format!("{} ", st.glyph()), t.style(st.role())),
                 Span::styled(pad(link.kind.title(), title_w), text_style),
-                Span::styled(
-                    fit(&link.reason, width.saturating_sub(title_w + 4)),
+            ];
+            let room = width.saturating_sub(title_w + 4);
+            match link.warnings.first() {
+                // A warning says more than a passing reason: show it instead, marked.
+                Some(w) if link.status == crate::model::LinkStatus::Pass => {
+                    spans.push(Span::styled(fit(&format!("⚠ {w}"), room), t.style("ui.warning")));
+                }
+                _ => spans.push(Span::styled(
+                    fit(&link.reason, room),
                     t.style(if link.status == crate::model::LinkStatus::Pass {
                         "ui.muted"
                     } else {
                         "ui.text"
                     }),
-                ),
-            ])
+                )),
+            }
+            Line::from(spans)
         })
         .collect();
     // Room left: every candidate of the service, newest first, one glyph per link.

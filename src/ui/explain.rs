@@ -62,6 +62,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, e: &Explain) {
                     ]));
                 }
             }
+            for w in &link.warnings {
+                lines.push(Line::from(Span::styled(format!("⚠ {w}"), t.style("ui.warning"))));
+            }
             if !link.notes.is_empty() {
                 lines.push(Line::raw(""));
                 for n in &link.notes {

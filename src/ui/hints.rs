@@ -76,8 +76,10 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     let next_screen = match ctx.view.screen {
         Screen::Board => (A::ShowPipelines, "pipelines"),
         Screen::Pipelines => (A::ShowQuality, "quality"),
-        Screen::Quality => (A::ShowBoard, "board"),
+        Screen::Quality => (A::ShowImages, "images"),
+        Screen::Images => (A::ShowBoard, "board"),
     };
+    let releases = matches!(ctx.view.screen, Screen::Board | Screen::Images);
     let items: Vec<(A, &str, bool)> = vec![
         (A::MoveDown, "move", true),
         (A::ColumnRight, "link", board),
@@ -85,6 +87,8 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::OpenEvidence, "evidence", true),
         (next_screen.0, next_screen.1, true),
         (A::TriggerBuild, "build", can_act),
+        (A::Promote, "promote", can_act && releases),
+        (A::Rollback, "rollback", can_act && releases),
         (A::Deploy, "deploy", can_act),
         (A::Approve, "approve", can_act && waiting),
         (A::Reject, reject_label, can_act && (waiting || running)),
@@ -95,11 +99,13 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::Quit, "quit", true),
     ];
     // When the line is too narrow, drop the least important hints first; help and quit stay.
-    const PRIORITY: [A; 16] = [
+    const PRIORITY: [A; 19] = [
         A::Help,
         A::Quit,
         A::Approve,
         A::Reject,
+        A::Promote,
+        A::Rollback,
         A::TriggerBuild,
         A::MoveDown,
         A::Open,
@@ -112,6 +118,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         A::NextEnvironment,
         A::Filter,
         A::RefreshAll,
+        A::ShowImages,
     ];
     let rendered: Vec<(A, Vec<Span>)> = items
         .into_iter()

@@ -8,6 +8,7 @@ mod format;
 mod header;
 mod help;
 mod hints;
+mod images;
 mod layout;
 mod popup;
 mod quality;
@@ -63,6 +64,13 @@ impl<'a> Ctx<'a> {
         select::selected_in(&self.visible, self.view)
     }
 
+    /// The candidate the board details and `p` promotes: the one the operator picked with `[`/`]`,
+    /// else the newest.
+    pub fn selected_candidate(&self) -> Option<&'a crate::model::Candidate> {
+        let chain = self.state.chains.get(&self.selected_service()?.name)?;
+        chain.get(self.view.candidate).or(chain.first())
+    }
+
     pub fn selected_build(&self) -> Option<(&'a Service, &'a crate::model::Job, &'a crate::model::Build)> {
         select::shown_build(self.state, self.selected_service()?, self.view)
     }
@@ -108,6 +116,7 @@ fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     match ctx.view.screen {
         Screen::Board => board::draw(frame, area, ctx),
         Screen::Quality => quality::draw(frame, area, ctx),
+        Screen::Images => images::draw(frame, area, ctx),
         Screen::Pipelines => draw_pipelines(frame, area, ctx),
     }
 }

@@ -50,12 +50,38 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
             t.style("ui.muted"),
         )));
     }
+    if !plan.gates.is_empty() {
+        // The chain's gates, compactly: a glyph and a short name each, wrapped to the width.
+        lines.push(Line::from(Span::styled("Gates:", t.style("ui.muted"))));
+        let mut row: Vec<Span> = vec![Span::raw(" ")];
+        let mut used = 1;
+        for g in &plan.gates {
+            let st = g.status.status();
+            let cell = format!(" {} {} ", st.glyph(), g.kind.short());
+            let w = unicode_width::UnicodeWidthStr::width(cell.as_str());
+            if used + w > inner_w && used > 1 {
+                lines.push(Line::from(std::mem::replace(&mut row, vec![Span::raw(" ")])));
+                used = 1;
+            }
+            row.push(Span::styled(cell, t.style(st.role())));
+            used += w;
+        }
+        lines.push(Line::from(row));
+    }
+    for b in &plan.blockers {
+        lines.push(Line::from(Span::styled(format!("✖ {b}"), t.style("status.failed"))));
+    }
     for note in &plan.notes {
         lines.push(Line::from(Span::styled(format!("⚠ {note}"), t.style("ui.warning"))));
     }
     lines.push(Line::from(""));
     match (&c.refused, &plan.confirm) {
         (Some(reason), _) => {
+            let reason = if plan.blockers.is_empty() {
+                reason.clone()
+            } else {
+                format!("{} blocker(s), listed above", plan.blockers.len())
+            };
             lines.push(Line::from(Span::styled(
                 format!("✖ Refused: {reason}"),
                 t.style("status.failed"),

@@ -14,16 +14,20 @@ pub enum Screen {
     Pipelines,
     /// Sonar measures against the policy, with the recent analyses as sparklines.
     Quality,
+    /// The selected service's image tags, which tag each environment runs, the candidate's scan
+    /// findings, and the build host's base images.
+    Images,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 3] = [Screen::Board, Screen::Pipelines, Screen::Quality];
+    pub const ALL: [Screen; 4] = [Screen::Board, Screen::Pipelines, Screen::Quality, Screen::Images];
 
     pub fn title(self) -> &'static str {
         match self {
             Screen::Board => "Board",
             Screen::Pipelines => "Pipelines",
             Screen::Quality => "Quality",
+            Screen::Images => "Images",
         }
     }
 }
@@ -45,6 +49,8 @@ pub struct View {
     pub selected: usize,
     /// Which of the selected service's recent builds the build pane shows (0 = newest).
     pub build_index: usize,
+    /// Which of the selected service's candidates the board details and promotes (0 = newest).
+    pub candidate: usize,
     pub filter: String,
     pub environment: usize,
     pub read_only: bool,
