@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc};
 
-use crate::actions::{AuditLog, Executor};
+use crate::actions::{AuditLog, Executor, ImageRegistry, LazyEcr};
 use crate::config::Config;
 use crate::model::{Environment, SourceHealth, State, Update};
+use crate::sources::ecr::EcrPoller;
 use crate::sources::github::{GithubClient, GithubPoller, WatchedRepo};
 use crate::sources::http::HttpError;
 use crate::sources::jenkins::{JenkinsClient, JenkinsPoller, WatchedJob};
 use crate::sources::nexus::{NexusClient, NexusPoller, WatchedArtifact};
 use crate::sources::poller;
+use crate::sources::registry::RegistryPoller;
 use crate::sources::sonar::{SonarClient, SonarPoller, WatchedProject};
 
 /// Source names for the non-Jenkins systems (there is one of each).
@@ -28,6 +30,8 @@ enum AnyPoller {
     Github(GithubPoller),
     Sonar(SonarPoller),
     Nexus(NexusPoller),
+    Registry(RegistryPoller),
+    Ecr(EcrPoller),
 }
 
 impl AnyPoller {
@@ -37,6 +41,8 @@ impl AnyPoller {
             AnyPoller::Github(p) => p.poll_once().await,
             AnyPoller::Sonar(p) => p.poll_once().await,
             AnyPoller::Nexus(p) => p.poll_once().await,
+            AnyPoller::Registry(p) => p.poll_once().await,
+            AnyPoller::Ecr(p) => p.poll_once().await,
         }
     }
 
@@ -46,6 +52,8 @@ impl AnyPoller {
             AnyPoller::Github(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Sonar(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Nexus(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Registry(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Ecr(p) => tokio::spawn(poller::run(p)),
         };
     }
 }
@@ -201,7 +209,48 @@ impl Runtime {
             )));
             refresh.insert(NEXUS.to_string(), notify);
         }
-        let executor = Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone());
+        let mut registries = HashMap::new();
+        for cfg in &config.registries {
+            let notify = Arc::new(Notify::new());
+            let p = RegistryPoller::new(cfg.clone(), config.services.clone(), tx.clone(), notify.clone())
+                .map_err(HttpError::Request)?;
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                &cfg.name,
+                "registry",
+                cfg.url.as_str(),
+                cfg.poll_interval.as_secs(),
+            )));
+            registries.insert(cfg.name.clone(), ImageRegistry::Oci(p.client()));
+            pollers.push(AnyPoller::Registry(p));
+            refresh.insert(cfg.name.clone(), notify);
+        }
+        if let Some(cfg) = &config.ecr {
+            let notify = Arc::new(Notify::new());
+            let url = match (&cfg.endpoint_url, &cfg.region) {
+                (Some(u), _) => u.to_string(),
+                (None, Some(r)) => format!("https://api.ecr.{r}.amazonaws.com"),
+                (None, None) => "ECR (region from the AWS profile)".to_string(),
+            };
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                &cfg.name,
+                "ecr",
+                &url,
+                cfg.poll_interval.as_secs(),
+            )));
+            registries.insert(
+                cfg.name.clone(),
+                ImageRegistry::Ecr(Arc::new(LazyEcr::new(cfg.clone()))),
+            );
+            pollers.push(AnyPoller::Ecr(EcrPoller::new(
+                cfg.clone(),
+                config.services.clone(),
+                tx.clone(),
+                notify.clone(),
+            )));
+            refresh.insert(cfg.name.clone(), notify);
+        }
+        let executor =
+            Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone()).with_registries(registries);
         Ok(Runtime {
             state,
             tx,

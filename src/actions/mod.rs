@@ -14,4 +14,4 @@ pub use audit::{AuditLog, AuditRecord};
 pub use execute::Executor;
 pub use plan::{ActionKind, ActionRequest, Confirm, Plan, PlannedCall};
 pub use policy::{PolicyContext, check};
-pub use promote::ImageRegistry;
+pub use promote::{ImageRegistry, LazyEcr};

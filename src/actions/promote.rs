@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use super::promotion::Promotion;
 use super::{Executor, Plan};
+use crate::config::EcrSourceConfig;
 use crate::model::{ActionOutcome, QueueState, Status, Update};
 use crate::sources::ecr::EcrClient;
 use crate::sources::http::HttpError;
@@ -20,21 +21,40 @@ use crate::sources::retag::RetagOutcome;
 #[derive(Clone)]
 pub enum ImageRegistry {
     Oci(Arc<RegistryClient>),
-    Ecr(Arc<EcrClient>),
+    /// ECR's client is made on first use: loading AWS credentials is asynchronous.
+    Ecr(Arc<LazyEcr>),
+}
+
+pub struct LazyEcr {
+    cfg: EcrSourceConfig,
+    client: tokio::sync::OnceCell<EcrClient>,
+}
+
+impl LazyEcr {
+    pub fn new(cfg: EcrSourceConfig) -> LazyEcr {
+        LazyEcr {
+            cfg,
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn get(&self) -> &EcrClient {
+        self.client.get_or_init(|| EcrClient::new(&self.cfg)).await
+    }
 }
 
 impl ImageRegistry {
     pub async fn tag_digest(&self, repository: &str, tag: &str) -> Result<Option<String>, HttpError> {
         match self {
             ImageRegistry::Oci(c) => Ok(c.head(repository, tag).await?.map(|h| h.digest)),
-            ImageRegistry::Ecr(c) => c.tag_digest(repository, tag).await,
+            ImageRegistry::Ecr(c) => c.get().await.tag_digest(repository, tag).await,
         }
     }
 
     pub async fn retag(&self, repository: &str, digest: &str, tag: &str) -> Result<RetagOutcome, HttpError> {
         match self {
             ImageRegistry::Oci(c) => c.retag(repository, digest, tag).await,
-            ImageRegistry::Ecr(c) => c.retag(repository, digest, tag).await,
+            ImageRegistry::Ecr(c) => c.get().await.retag(repository, digest, tag).await,
         }
     }
 }
