@@ -2,6 +2,7 @@
 //! of the screen. Polling tasks never share state with the renderer: they send updates down a channel.
 
 pub mod backoff;
+pub mod ecr;
 pub mod github;
 pub mod http;
 pub mod jenkins;
