@@ -3,6 +3,7 @@
 //! `Www-Authenticate: Bearer realm=…` → token → retry, or Basic); this module maps its errors
 //! onto [`HttpError`] and keeps every manifest request's `Accept` to all four manifest types.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use super::credentials::{self, Auth, Credentials};
 use super::map::{self, MANIFEST_TYPES, Manifest};
 use crate::config::RegistrySourceConfig;
 use crate::model::ImageTag;
-use crate::sources::http::{HttpError, body_excerpt};
+use crate::sources::http::HttpError;
 use crate::sources::retag::RetagOutcome;
 
 /// Tags asked for per page of `tags/list`.
@@ -54,6 +55,7 @@ pub struct RegistryClient {
     auth: RegistryAuth,
     credentials: Credentials,
     timeout: Duration,
+    tag_page: usize,
 }
 
 impl RegistryClient {
@@ -104,7 +106,14 @@ impl RegistryClient {
             auth,
             credentials,
             timeout,
+            tag_page: TAG_PAGE,
         }
+    }
+
+    /// Ask for `n` tags per page of `tags/list` (default 1000).
+    pub fn with_tag_page(mut self, n: usize) -> RegistryClient {
+        self.tag_page = n.max(1);
+        self
     }
 
     /// `host[:port]` of the registry as image references spell it.
@@ -152,12 +161,14 @@ impl RegistryClient {
             Some(p) => format!("{}: {p}", self.credentials.origin),
             None => self.credentials.origin.clone(),
         };
-        map_oci_error(e, &whose())
+        map::oci_error(e, &whose())
     }
 
-    /// Every tag, following `n`/`last` pages until the registry returns an empty page.
-    /// oci-client does not show the `Link` header, and a registry may cap `n` below what was
-    /// asked, so a short page does not prove the end.
+    /// Every tag, following `n`/`last` pages until a page brings nothing new. oci-client does
+    /// not show the `Link` header, and a registry may cap `n` below what was asked, so a short
+    /// page does not prove the end; and some registries (distribution 2.8 as Debian ships it)
+    /// ignore `n` and `last` and answer every tag unsorted each time, which ends the loop on the
+    /// second page.
     pub async fn list_tags(&self, repository: &str) -> Result<Vec<String>, HttpError> {
         Ok(self.tag_listing(repository).await?.tags)
     }
@@ -166,20 +177,23 @@ impl RegistryClient {
     pub async fn tag_listing(&self, repository: &str) -> Result<TagListing, HttpError> {
         let r = self.reference(repository, "latest");
         let mut tags: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut last: Option<String> = None;
         for _ in 0..MAX_TAG_PAGES {
             let page = self
-                .call(self.oci.list_tags(&r, &self.auth, Some(TAG_PAGE), last.as_deref()))
+                .call(self.oci.list_tags(&r, &self.auth, Some(self.tag_page), last.as_deref()))
                 .await?;
-            let Some(page_last) = page.tags.last().cloned() else {
-                return Ok(TagListing { tags, complete: true });
-            };
-            // A server that ignores `last` repeats itself: stop rather than loop.
-            if last.as_ref().is_some_and(|l| l >= &page_last) {
-                return Ok(TagListing { tags, complete: true });
+            let page_last = page.tags.last().cloned();
+            let before = tags.len();
+            for t in page.tags {
+                if seen.insert(t.clone()) {
+                    tags.push(t);
+                }
             }
-            tags.extend(page.tags.into_iter().filter(|t| last.as_ref().is_none_or(|l| t > l)));
-            last = Some(page_last);
+            match page_last {
+                Some(l) if tags.len() > before => last = Some(l),
+                _ => return Ok(TagListing { tags, complete: true }),
+            }
         }
         tracing::warn!(%repository, "registry tag listing stopped after {MAX_TAG_PAGES} pages");
         Ok(TagListing { tags, complete: false })
@@ -367,83 +381,6 @@ fn manifest_unknown(e: &OciDistributionError) -> bool {
     }
 }
 
-fn status_of(code: &OciErrorCode) -> u16 {
-    match code {
-        OciErrorCode::Unauthorized => 401,
-        OciErrorCode::Denied => 403,
-        OciErrorCode::ManifestUnknown
-        | OciErrorCode::NameUnknown
-        | OciErrorCode::BlobUnknown
-        | OciErrorCode::BlobUploadUnknown
-        | OciErrorCode::NotFound => 404,
-        OciErrorCode::Unsupported => 405,
-        OciErrorCode::Toomanyrequests => 429,
-        _ => 400,
-    }
-}
-
-/// oci-client's errors as the status line words them. oci-client keeps neither the status of an
-/// error with an OCI error body nor any response header, so the status comes from the error code
-/// and a 429 carries no `Retry-After` (the poller backs off by itself).
-fn map_oci_error(e: OciDistributionError, credentials: &str) -> HttpError {
-    match e {
-        OciDistributionError::RequestError(e) => HttpError::from_reqwest(e),
-        OciDistributionError::UnauthorizedError { .. } => HttpError::Status {
-            code: 401,
-            retry_after: None,
-            detail: format!("not authorized (credentials: {credentials})"),
-        },
-        OciDistributionError::AuthenticationFailure(reason) => HttpError::Status {
-            code: 401,
-            retry_after: None,
-            detail: format!("token refused: {} (credentials: {credentials})", body_excerpt(&reason)),
-        },
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let code = envelope.errors.first().map(|e| status_of(&e.code)).unwrap_or(400);
-            let detail = envelope
-                .errors
-                .iter()
-                .map(|e| {
-                    if e.message.is_empty() {
-                        format!("{:?}", e.code)
-                    } else {
-                        e.message.clone()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            let detail = if matches!(code, 401 | 403) {
-                format!("{detail} (credentials: {credentials})")
-            } else {
-                detail
-            };
-            HttpError::Status {
-                code,
-                retry_after: None,
-                detail,
-            }
-        }
-        OciDistributionError::ServerError { code, message, .. } => HttpError::Status {
-            code,
-            retry_after: None,
-            detail: body_excerpt(&message),
-        },
-        OciDistributionError::DigestError(e) => HttpError::Decode(format!("digest: {e}")),
-        OciDistributionError::UrlParseError(e) => HttpError::Request(e),
-        OciDistributionError::IoError(e) => HttpError::Transport(e.to_string()),
-        OciDistributionError::RegistryNoDigestError
-        | OciDistributionError::RegistryNoLocationError
-        | OciDistributionError::SpecViolationError(_)
-        | OciDistributionError::JsonError(_)
-        | OciDistributionError::ManifestEncodingError(_)
-        | OciDistributionError::ManifestParsingError(_)
-        | OciDistributionError::VersionedParsingError(_)
-        | OciDistributionError::RegistryTokenDecodeError(_)
-        | OciDistributionError::HeaderValueError(_) => HttpError::Decode(e.to_string()),
-        other => HttpError::Request(other.to_string()),
-    }
-}
-
 /// Is this registry host on this machine (plain http, as local registries are)?
 pub fn is_loopback(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
@@ -528,7 +465,7 @@ mod tests {
             r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
         )
         .unwrap();
-        let e = map_oci_error(
+        let e = map::oci_error(
             OciDistributionError::RegistryError {
                 envelope,
                 url: String::new(),
@@ -540,7 +477,7 @@ mod tests {
             e.to_string().contains("requested access to the resource is denied"),
             "{e}"
         );
-        let e = map_oci_error(
+        let e = map::oci_error(
             OciDistributionError::UnauthorizedError { url: String::new() },
             "docker config auths",
         );
@@ -548,7 +485,7 @@ mod tests {
         assert!(e.to_string().contains("docker config auths"));
         let tmr: oci_client::errors::OciEnvelope =
             serde_json::from_str(r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"pull rate limit"}]}"#).unwrap();
-        let e = map_oci_error(
+        let e = map::oci_error(
             OciDistributionError::RegistryError {
                 envelope: tmr,
                 url: String::new(),

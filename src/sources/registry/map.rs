@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+
 use crate::model::{ImageTag, LABEL_BASE_DIGEST, LABEL_BASE_NAME, LABEL_REVISION, LABEL_VERSION};
+use crate::sources::http::{HttpError, body_excerpt};
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -340,6 +343,83 @@ pub fn sort_tags(tags: &mut [ImageTag]) {
         (None, Some(_)) => Ordering::Greater,
         (None, None) => version_cmp(&b.tag, &a.tag),
     });
+}
+
+fn status_of(code: &OciErrorCode) -> u16 {
+    match code {
+        OciErrorCode::Unauthorized => 401,
+        OciErrorCode::Denied => 403,
+        OciErrorCode::ManifestUnknown
+        | OciErrorCode::NameUnknown
+        | OciErrorCode::BlobUnknown
+        | OciErrorCode::BlobUploadUnknown
+        | OciErrorCode::NotFound => 404,
+        OciErrorCode::Unsupported => 405,
+        OciErrorCode::Toomanyrequests => 429,
+        _ => 400,
+    }
+}
+
+/// oci-client's errors as the status line words them. oci-client keeps neither the status of an
+/// error with an OCI error body nor any response header, so the status comes from the error code
+/// and a 429 carries no `Retry-After` (the poller backs off by itself).
+pub fn oci_error(e: OciDistributionError, credentials: &str) -> HttpError {
+    match e {
+        OciDistributionError::RequestError(e) => HttpError::from_reqwest(e),
+        OciDistributionError::UnauthorizedError { .. } => HttpError::Status {
+            code: 401,
+            retry_after: None,
+            detail: format!("not authorized (credentials: {credentials})"),
+        },
+        OciDistributionError::AuthenticationFailure(reason) => HttpError::Status {
+            code: 401,
+            retry_after: None,
+            detail: format!("token refused: {} (credentials: {credentials})", body_excerpt(&reason)),
+        },
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let code = envelope.errors.first().map(|e| status_of(&e.code)).unwrap_or(400);
+            let detail = envelope
+                .errors
+                .iter()
+                .map(|e| {
+                    if e.message.is_empty() {
+                        format!("{:?}", e.code)
+                    } else {
+                        e.message.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let detail = if matches!(code, 401 | 403) {
+                format!("{detail} (credentials: {credentials})")
+            } else {
+                detail
+            };
+            HttpError::Status {
+                code,
+                retry_after: None,
+                detail,
+            }
+        }
+        OciDistributionError::ServerError { code, message, .. } => HttpError::Status {
+            code,
+            retry_after: None,
+            detail: body_excerpt(&message),
+        },
+        OciDistributionError::DigestError(e) => HttpError::Decode(format!("digest: {e}")),
+        OciDistributionError::UrlParseError(e) => HttpError::Request(e),
+        OciDistributionError::IoError(e) => HttpError::Transport(e.to_string()),
+        OciDistributionError::RegistryNoDigestError
+        | OciDistributionError::RegistryNoLocationError
+        | OciDistributionError::SpecViolationError(_)
+        | OciDistributionError::JsonError(_)
+        | OciDistributionError::ManifestEncodingError(_)
+        | OciDistributionError::ManifestParsingError(_)
+        | OciDistributionError::VersionedParsingError(_)
+        | OciDistributionError::RegistryTokenDecodeError(_)
+        | OciDistributionError::HeaderValueError(_) => HttpError::Decode(e.to_string()),
+        other => HttpError::Request(other.to_string()),
+    }
 }
 
 #[cfg(test)]
