@@ -250,3 +250,134 @@ fn a_jenkins_source_cannot_take_a_reserved_name() {
     let e = error(&GOOD.replace("name = \"ci\"", "name = \"github\""));
     assert_names(&e, 5, "sources.jenkins[0].name");
 }
+
+/// GOOD plus a registry, ECR and a Docker engine; `service` is appended to payments-api's block.
+fn with_image_sources(service: &str) -> String {
+    let mut text = GOOD.replace(
+        "[[environments]]\nname = \"staging\"",
+        "[[sources.registry]]\nname = \"hub\"\nurl = \"https://registry-1.docker.io\"\n\n[sources.ecr]\nregion = \"eu-west-1\"\n\n[sources.docker]\nhost = \"unix:///var/run/docker.sock\"\n\n[[environments]]\nname = \"staging\"",
+    );
+    text.push_str(service);
+    text.push('\n');
+    text
+}
+
+/// The 1-based line where `needle` first appears.
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).expect("needle in text")].matches('\n').count() + 1
+}
+
+/// The line of the last line of `text` (where an appended key sits), 1-based.
+fn last_line(text: &str) -> usize {
+    text.trim_end().lines().count()
+}
+
+#[test]
+fn an_image_repository_loads_with_its_tag_convention() {
+    let c = load(&with_image_sources(
+        "[services.image]\nsource = \"ecr\"\nrepository = \"shop/payments-api\"\nenv_tags = { production = \"prod\" }\npromotion = \"both\"\n[services.scan]\nhigh = 2",
+    ))
+    .unwrap();
+    let image = c.services[0].image.as_ref().unwrap();
+    assert_eq!(image.registry, flightdeck::model::RegistryKind::Ecr);
+    assert_eq!(image.env_tags["production"], "prod");
+    assert_eq!(
+        image.env_tags["staging"], "staging",
+        "the default convention: the environment's name"
+    );
+    assert_eq!(image.promotion, flightdeck::model::PromotionStrategy::Both);
+    assert_eq!(c.services[0].chain.scan.high_max, 2);
+    assert_eq!(c.services[0].chain.scan.critical_max, 0, "the shop's default");
+    let shown = c.render_effective();
+    assert!(
+        shown.contains("[sources.ecr]") && shown.contains("[[sources.registry]]") && shown.contains("[sources.docker]")
+    );
+    assert!(
+        shown.contains("env_tags = { production = \"prod\", staging = \"staging\" }"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn an_image_source_must_exist() {
+    let text = with_image_sources("[services.image]\nsource = \"quay\"\nrepository = \"shop/payments-api\"");
+    let e = error(&text);
+    assert_names(&e, last_line(&text) - 1, "services[0].image.source");
+    assert!(
+        e.to_string()
+            .contains("no [[sources.registry]] or [sources.ecr] is named `quay`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn with_several_registries_the_source_must_be_named() {
+    let text = with_image_sources("[services.image]\nrepository = \"shop/payments-api\"");
+    let e = error(&text);
+    assert_names(&e, last_line(&text), "services[0].image.source");
+}
+
+#[test]
+fn an_unknown_promotion_strategy_is_named() {
+    let text = with_image_sources(
+        "[services.image]\nsource = \"hub\"\nrepository = \"shop/payments-api\"\npromotion = \"yolo\"",
+    );
+    let e = error(&text);
+    assert_names(&e, last_line(&text), "services[0].image.promotion");
+    assert!(e.to_string().contains("retag, jenkins, both"), "{e}");
+}
+
+#[test]
+fn an_env_tag_must_name_an_environment_and_be_a_tag() {
+    let text = with_image_sources(
+        "[services.image]\nsource = \"hub\"\nrepository = \"shop/payments-api\"\nenv_tags = { prod = \"prod\" }",
+    );
+    let e = error(&text);
+    assert_names(&e, last_line(&text), "services[0].image.env_tags.prod");
+    let text = with_image_sources(
+        "[services.image]\nsource = \"hub\"\nrepository = \"shop/payments-api\"\nenv_tags = { staging = \"not a tag\" }",
+    );
+    let e = error(&text);
+    assert_names(&e, last_line(&text), "services[0].image.env_tags.staging");
+}
+
+#[test]
+fn a_negative_scan_limit_is_refused() {
+    let text = with_image_sources("[services.scan]\ncritical = -1");
+    let e = error(&text);
+    assert_names(&e, last_line(&text), "services[0].scan.critical");
+}
+
+#[test]
+fn a_docker_host_with_an_unknown_scheme_is_refused() {
+    let text = with_image_sources("").replace("unix:///var/run/docker.sock", "ssh://builder");
+    let e = error(&text);
+    assert_names(&e, line_of(&text, "host = \"ssh"), "sources.docker.host");
+}
+
+#[test]
+fn ecr_keys_come_in_pairs_and_must_be_set() {
+    let text = with_image_sources("").replace(
+        "region = \"eu-west-1\"",
+        "region = \"eu-west-1\"\naccess_key_id_env = \"JENKINS_TOKEN\"",
+    );
+    let e = error(&text);
+    assert!(e.to_string().contains("go together"), "{e}");
+    let text = with_image_sources("").replace(
+        "region = \"eu-west-1\"",
+        "region = \"eu-west-1\"\naccess_key_id_env = \"NO_SUCH\"\nsecret_access_key_env = \"JENKINS_TOKEN\"",
+    );
+    let e = error(&text);
+    assert_names(&e, line_of(&text, "access_key_id_env"), "sources.ecr.access_key_id_env");
+}
+
+#[test]
+fn a_registry_cannot_share_a_jenkins_name() {
+    let text = with_image_sources("").replace("name = \"hub\"", "name = \"ci\"");
+    let e = error(&text);
+    assert_names(
+        &e,
+        line_of(&text, "name = \"ci\"\nurl = \"https://registry"),
+        "sources.registry[0].name",
+    );
+}

@@ -11,7 +11,11 @@ fn fixture(name: &str) -> Vec<u8> {
 
 #[test]
 fn trivy_schema_2_report() {
-    let r = scan_report::parse(&fixture("trivy-alpine-39-high-critical.json"), "http://j/artifact/trivy.json").unwrap();
+    let r = scan_report::parse(
+        &fixture("trivy-alpine-39-high-critical.json"),
+        "http://j/artifact/trivy.json",
+    )
+    .unwrap();
     assert_eq!(r.scanner, Scanner::Trivy);
     // One CVE, found in two packages: two findings.
     assert_eq!(r.findings.len(), 2);
@@ -56,5 +60,9 @@ fn a_policy_that_allows_highs_still_refuses_criticals() {
     let checks = evaluate_scan(&lenient, Some(&r.counts));
     assert_eq!(checks.len(), 3);
     assert_eq!(overall(&checks), LinkStatus::Fail);
-    assert_eq!(overall(&evaluate_scan(&lenient, None)), LinkStatus::Unknown, "no report is never a pass");
+    assert_eq!(
+        overall(&evaluate_scan(&lenient, None)),
+        LinkStatus::Unknown,
+        "no report is never a pass"
+    );
 }
