@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod ecr;
+pub mod engine;
 pub mod github;
 pub mod http;
 pub mod jenkins;

@@ -250,3 +250,174 @@ pub fn moto(test: &str) -> Option<ChildServer> {
         .unwrap_or_else(|e| panic!("{e}"));
     Some(server)
 }
+
+/// `docker-registry serve` (distribution 2.8) on a free port with storage in its temp dir, ready;
+/// `None` (after [`skip`]) when it is not installed.
+pub fn docker_registry(test: &str) -> Option<ChildServer> {
+    let bin = binaries_or_skip(test, &["docker-registry"])?.remove(0);
+    let port = free_port();
+    let dir = tempfile::Builder::new()
+        .prefix("flightdeck-registry-")
+        .tempdir()
+        .expect("temp dir");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .expect("registry config");
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve").arg(&config);
+    let mut server = ChildServer::spawn("docker-registry", cmd, port, Some(dir));
+    server
+        .wait_http("/v2/", 200, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    Some(server)
+}
+
+/// Podman's Docker-compatible API on a unix socket, with all its state in a temp dir (root,
+/// runroot, tmpdir; runc as the runtime; no search registries). As `test-services.md` says.
+pub struct Podman {
+    pub server: ChildServer,
+    pub socket: PathBuf,
+    bin: PathBuf,
+}
+
+impl Podman {
+    /// Start it; `None` (after [`skip`]) when podman or runc is missing. `insecure` lists
+    /// loopback registries (`127.0.0.1:PORT`) to reach over plain HTTP.
+    pub fn start(test: &str, insecure: &[String]) -> Option<Podman> {
+        let bins = binaries_or_skip(test, &["podman", "runc"])?;
+        let dir = tempfile::Builder::new()
+            .prefix("flightdeck-podman-")
+            .tempdir()
+            .expect("temp dir");
+        let d = dir.path();
+        std::fs::write(
+            d.join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n",
+        )
+        .expect("containers.conf");
+        let mut registries = String::from("unqualified-search-registries = []\n");
+        for r in insecure {
+            registries.push_str(&format!("\n[[registry]]\nlocation = \"{r}\"\ninsecure = true\n"));
+        }
+        std::fs::write(d.join("registries.conf"), registries).expect("registries.conf");
+        for sub in ["root", "run", "tmp"] {
+            std::fs::create_dir_all(d.join(sub)).expect("podman dirs");
+        }
+        let socket = d.join("podman.sock");
+        let mut cmd = podman_command(&bins[0], d);
+        cmd.args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()));
+        let mut server = ChildServer::spawn("podman", cmd, 0, Some(dir));
+        let s = socket.clone();
+        server
+            .wait_ready(Duration::from_secs(30), move || {
+                s.exists() && unix_http_status(&s, "/_ping") == Some(200)
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        Some(Podman {
+            server,
+            socket,
+            bin: bins[0].clone(),
+        })
+    }
+
+    /// `unix:///…/podman.sock`.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The podman CLI on this instance's storage.
+    pub fn command(&self) -> Command {
+        podman_command(&self.bin, self.server.dir())
+    }
+
+    /// Run the podman CLI; its stdout, or a panic with its stderr.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.command().args(args).output().expect("run podman");
+        assert!(
+            out.status.success(),
+            "podman {}: {}\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Make an image from a tiny rootfs (one file holding `content`) with these labels:
+    /// `podman import --change 'LABEL k=v' … ROOTFS.tar NAME`.
+    pub fn import(&self, name: &str, content: &str, labels: &[(&str, &str)]) {
+        let work = tempfile::tempdir().expect("temp dir");
+        let rootfs = work.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("etc")).expect("rootfs");
+        std::fs::write(rootfs.join("etc/flightdeck-test"), content).expect("rootfs file");
+        let tar = work.path().join("rootfs.tar");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("tar");
+        assert!(status.success(), "tar the rootfs");
+        let changes: Vec<String> = labels.iter().map(|(k, v)| format!("LABEL {k}={v}")).collect();
+        let mut args: Vec<&str> = vec!["import"];
+        for c in &changes {
+            args.push("--change");
+            args.push(c);
+        }
+        let tar = tar.to_string_lossy().into_owned();
+        args.push(&tar);
+        args.push(name);
+        self.run(&args);
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        // Stop the service, then undo the mounts its overlay storage made (`root/overlay` is
+        // bind-mounted onto itself), or the temp dir cannot be removed.
+        self.server.stop();
+        unmount_under(self.server.dir());
+    }
+}
+
+/// Unmount everything mounted below `dir`, deepest first.
+pub fn unmount_under(dir: &Path) {
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| Path::new(p).starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = Command::new("umount")
+            .arg(p)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn podman_command(bin: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env("CONTAINERS_CONF", dir.join("containers.conf"))
+        .env("CONTAINERS_REGISTRIES_CONF", dir.join("registries.conf"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--runroot")
+        .arg(dir.join("run"))
+        .arg("--tmpdir")
+        .arg(dir.join("tmp"));
+    cmd
+}
