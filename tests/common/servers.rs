@@ -23,7 +23,11 @@ pub fn skip(test: &str, why: &str) {
     if require_servers() {
         panic!("{test}: {why} (FLIGHTDECK_REQUIRE_SERVERS=1)");
     }
-    eprintln!("\n!!!! SKIPPED {test}: {why}\n!!!! (set FLIGHTDECK_REQUIRE_SERVERS=1 to make this a failure)\n");
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!! SKIPPED {test}: {why}\n!!!! (set FLIGHTDECK_REQUIRE_SERVERS=1 to make this a failure)\n"
+    );
 }
 
 /// The binary's path on `PATH`, if it is installed.
