@@ -78,7 +78,7 @@ fn reduce(c: &mut Criterion) {
             Update::Build {
                 job: job.full_name.clone(),
                 at: now,
-                build,
+                build: Box::new(build),
             }
         })
         .collect();

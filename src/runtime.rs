@@ -11,6 +11,7 @@ use crate::actions::{AuditLog, Executor, ImageRegistry, LazyEcr};
 use crate::config::Config;
 use crate::model::{Environment, SourceHealth, State, Update};
 use crate::sources::ecr::EcrPoller;
+use crate::sources::engine::EnginePoller;
 use crate::sources::github::{GithubClient, GithubPoller, WatchedRepo};
 use crate::sources::http::HttpError;
 use crate::sources::jenkins::{JenkinsClient, JenkinsPoller, WatchedJob};
@@ -32,6 +33,7 @@ enum AnyPoller {
     Nexus(NexusPoller),
     Registry(RegistryPoller),
     Ecr(EcrPoller),
+    Engine(EnginePoller),
 }
 
 impl AnyPoller {
@@ -43,6 +45,7 @@ impl AnyPoller {
             AnyPoller::Nexus(p) => p.poll_once().await,
             AnyPoller::Registry(p) => p.poll_once().await,
             AnyPoller::Ecr(p) => p.poll_once().await,
+            AnyPoller::Engine(p) => p.poll_once().await,
         }
     }
 
@@ -54,6 +57,7 @@ impl AnyPoller {
             AnyPoller::Nexus(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Registry(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Ecr(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Engine(p) => tokio::spawn(poller::run(p)),
         };
     }
 }
@@ -244,6 +248,30 @@ impl Runtime {
             pollers.push(AnyPoller::Ecr(EcrPoller::new(
                 cfg.clone(),
                 config.services.clone(),
+                tx.clone(),
+                notify.clone(),
+            )));
+            refresh.insert(cfg.name.clone(), notify);
+        }
+        if let Some(cfg) = &config.engine {
+            let notify = Arc::new(Notify::new());
+            let host = cfg
+                .host
+                .clone()
+                .or_else(|| std::env::var("DOCKER_HOST").ok())
+                .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                &cfg.name,
+                "docker",
+                &host,
+                cfg.poll_interval.as_secs(),
+            )));
+            // Base images are looked up with the same Docker config the registries use.
+            let docker_config = config.registries.iter().find_map(|r| r.docker_config.clone());
+            pollers.push(AnyPoller::Engine(EnginePoller::new(
+                cfg.clone(),
+                config.services.clone(),
+                docker_config,
                 tx.clone(),
                 notify.clone(),
             )));

@@ -44,22 +44,12 @@ impl Default for LoadPolicy {
 }
 
 /// The shop's scan policy: how many findings of each severity an image may carry. Medium and
-/// below are unlimited unless set.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// below are unlimited unless set. The default is the shop's: 0 critical, 0 high.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScanPolicy {
     pub critical_max: u32,
     pub high_max: u32,
     pub medium_max: Option<u32>,
-}
-
-impl Default for ScanPolicy {
-    fn default() -> Self {
-        ScanPolicy {
-            critical_max: 0,
-            high_max: 0,
-            medium_max: None,
-        }
-    }
 }
 
 /// How a threshold compares: the actual value must be at most, or at least, the threshold.

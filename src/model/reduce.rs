@@ -26,7 +26,7 @@ pub enum Update {
     Build {
         job: String,
         at: DateTime<Utc>,
-        build: Build,
+        build: Box<Build>,
     },
     /// Every job a source lists, walked through folders: full name → colour.
     Catalogue {
@@ -142,7 +142,7 @@ impl State {
                 self.rechain_jobs(&changed);
             }
             Update::Build { job, at, build } => {
-                self.merge_build(&job, at, build);
+                self.merge_build(&job, at, *build);
                 self.rechain_jobs(std::slice::from_ref(&job));
             }
             Update::Repo { service, mut repo } => {

@@ -79,7 +79,7 @@ impl JenkinsPoller {
         let mut first_error: Option<HttpError> = None;
         let mut failed = 0usize;
 
-        if self.polls % CATALOGUE_EVERY == 0 {
+        if self.polls.is_multiple_of(CATALOGUE_EVERY) {
             match self.catalogue().await {
                 Ok(entries) => {
                     let _ = self.tx.send(Update::Catalogue {
