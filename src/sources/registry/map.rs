@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::errors::{OciDistributionError, OciEnvelope, OciErrorCode};
 
 use crate::model::{ImageTag, LABEL_BASE_DIGEST, LABEL_BASE_NAME, LABEL_REVISION, LABEL_VERSION};
 use crate::sources::http::{HttpError, body_excerpt};
@@ -360,6 +360,35 @@ fn status_of(code: &OciErrorCode) -> u16 {
     }
 }
 
+fn envelope_messages(envelope: &OciEnvelope) -> String {
+    envelope
+        .errors
+        .iter()
+        .map(|e| {
+            if e.message.is_empty() {
+                format!("{:?}", e.code)
+            } else {
+                e.message.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A status error; refusals say whose credentials were refused.
+fn status(code: u16, detail: String, credentials: &str) -> HttpError {
+    let detail = if matches!(code, 401 | 403) {
+        format!("{detail} (credentials: {credentials})")
+    } else {
+        detail
+    };
+    HttpError::Status {
+        code,
+        retry_after: None,
+        detail,
+    }
+}
+
 /// oci-client's errors as the status line words them. oci-client keeps neither the status of an
 /// error with an OCI error body nor any response header, so the status comes from the error code
 /// and a 429 carries no `Retry-After` (the poller backs off by itself).
@@ -378,34 +407,16 @@ pub fn oci_error(e: OciDistributionError, credentials: &str) -> HttpError {
         },
         OciDistributionError::RegistryError { envelope, .. } => {
             let code = envelope.errors.first().map(|e| status_of(&e.code)).unwrap_or(400);
-            let detail = envelope
-                .errors
-                .iter()
-                .map(|e| {
-                    if e.message.is_empty() {
-                        format!("{:?}", e.code)
-                    } else {
-                        e.message.clone()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            let detail = if matches!(code, 401 | 403) {
-                format!("{detail} (credentials: {credentials})")
-            } else {
-                detail
-            };
-            HttpError::Status {
-                code,
-                retry_after: None,
-                detail,
-            }
+            status(code, envelope_messages(&envelope), credentials)
         }
-        OciDistributionError::ServerError { code, message, .. } => HttpError::Status {
-            code,
-            retry_after: None,
-            detail: body_excerpt(&message),
-        },
+        // Some paths (a manifest PUT) hand back the body unparsed: read the OCI errors out of it.
+        OciDistributionError::ServerError { code, message, .. } => {
+            let detail = match serde_json::from_str::<OciEnvelope>(&message) {
+                Ok(envelope) if !envelope.errors.is_empty() => envelope_messages(&envelope),
+                _ => body_excerpt(&message),
+            };
+            status(code, detail, credentials)
+        }
         OciDistributionError::DigestError(e) => HttpError::Decode(format!("digest: {e}")),
         OciDistributionError::UrlParseError(e) => HttpError::Request(e),
         OciDistributionError::IoError(e) => HttpError::Transport(e.to_string()),
