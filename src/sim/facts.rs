@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::forge::{self, ReviewState};
+use super::images;
 use super::jenkins::{Build, BuildResult, NodeStatus};
 use super::loadtest;
 use super::story::{FOLDER, World};
@@ -82,6 +83,83 @@ pub struct LoadTestFact {
     pub threshold_ms: f64,
 }
 
+/// The candidate blocked by a HIGH finding that its Tomcat base brought in
+/// (ECR basic scan of the newest image of an ECR-hosted Tomcat service).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HighFindingFact {
+    pub service: String,
+    pub version: String,
+    pub build_number: u32,
+    pub digest: String,
+    /// `ecr` or `oci`.
+    pub registry: String,
+    pub cve: String,
+    pub package: String,
+    pub installed_version: String,
+    pub fixed_version: String,
+    pub severity: String,
+    /// The base image the package comes from.
+    pub base: String,
+    /// Images scanned from this story-clock time on (epoch ms) have the finding.
+    pub known_since_ms: i64,
+}
+
+/// A base image on the build host against what the registry serves for the tag.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BaseImageFact {
+    /// `127.0.0.1:PORT/jboss/wildfly:26.1.3.Final`.
+    pub reference: String,
+    /// The build host's RepoDigest for it.
+    pub local_digest: String,
+    /// What the registry serves for the tag now.
+    pub remote_digest: String,
+    /// The services built on it.
+    pub used_by: Vec<String>,
+}
+
+/// A candidate green on every link, its image scanned clean, not yet in
+/// staging: ready to be promoted to staging, then production.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GreenCandidateFact {
+    pub service: String,
+    pub version: String,
+    pub build_number: u32,
+    pub sha: String,
+    /// The image's digest (its version tag's).
+    pub digest: String,
+    /// `oci` or `ecr`.
+    pub registry: String,
+    pub repository: String,
+    /// The promotion strategy of the demo config: `retag` or `both`.
+    pub promotion: String,
+}
+
+/// The versions a service's `staging` and `prod` tags point at when the estate starts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ImageEnvFact {
+    pub service: String,
+    pub registry: String,
+    pub repository: String,
+    pub staging: String,
+    pub production: String,
+}
+
+/// Where a service's image lives, what it builds on and how it is scanned.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ImageHostingFact {
+    pub service: String,
+    /// `oci` or `ecr`.
+    pub registry: String,
+    pub repository: String,
+    /// The base image reference (as the demo config names it).
+    pub base: String,
+    /// `none`, `basic` or `enhanced` (ECR).
+    pub scanning: String,
+    /// The report its builds archive: `trivy`, `grype` or empty.
+    pub report: String,
+    pub promotion: String,
+}
+
 /// Everything at once; see each part.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct StoryFacts {
@@ -95,6 +173,20 @@ pub struct StoryFacts {
     pub unprotected_repo: String,
     /// checkout-web's open pull request built by `dominion/checkout-web-pr/PR-41`.
     pub jenkins_pull_request: u64,
+    /// A candidate blocked by a HIGH finding of the Tomcat base image.
+    pub tomcat_high_finding: HighFindingFact,
+    /// The WildFly base: the build host's copy is older than the registry's tag.
+    pub stale_base: BaseImageFact,
+    /// The Tomcat base: the build host's copy is what the registry serves.
+    pub fresh_base: BaseImageFact,
+    /// A fully green candidate on the OCI registry (promotion `retag`).
+    pub green_candidate: GreenCandidateFact,
+    /// A fully green candidate on ECR (promotion `both`: retag, then the deploy job).
+    pub green_ecr_candidate: GreenCandidateFact,
+    /// Each service's `staging` / `prod` tags at start.
+    pub image_envs: Vec<ImageEnvFact>,
+    /// Each service's registry, repository, base and scanning.
+    pub image_hosting: Vec<ImageHostingFact>,
 }
 
 pub(crate) fn stage_ok(b: &Build, stage: &str) -> bool {
@@ -200,6 +292,15 @@ impl StoryFacts {
 
         f.unprotected_repo = forge::UNPROTECTED.into();
         f.jenkins_pull_request = forge::JENKINS_PR;
+
+        let img = images::compute_facts(w, &f);
+        f.tomcat_high_finding = img.high;
+        f.stale_base = img.stale_base;
+        f.fresh_base = img.fresh_base;
+        f.green_candidate = img.green;
+        f.green_ecr_candidate = img.green_ecr;
+        f.image_envs = img.envs;
+        f.image_hosting = img.hosting;
         f
     }
 }
@@ -233,6 +334,61 @@ mod tests {
             );
             assert_eq!((f.slow_load_test.p95_ms, f.slow_load_test.error_pct), (1247.0, 0.4));
             assert_eq!(f.unprotected_repo, "notification-worker");
+
+            let h = &f.tomcat_high_finding;
+            assert_eq!(
+                (h.service.as_str(), h.version.as_str(), h.cve.as_str()),
+                ("ledger-service", "3.1.79", "CVE-2023-0286")
+            );
+            assert_eq!(
+                (h.package.as_str(), h.severity.as_str(), h.registry.as_str()),
+                ("libssl3", "HIGH", "ecr")
+            );
+            let g = &f.green_candidate;
+            assert_eq!(
+                (g.service.as_str(), g.version.as_str(), g.registry.as_str()),
+                ("notification-worker", "1.9.180", "oci")
+            );
+            assert_eq!(g.sha, "7fdf0664a881496fad2e231a38fb222b737a6838");
+            let g = &f.green_ecr_candidate;
+            assert_eq!(
+                (g.service.as_str(), g.version.as_str(), g.promotion.as_str()),
+                ("fraud-scoring", "0.8.72", "both")
+            );
+            // Base images are external: the same bytes whatever the seed or the start.
+            assert_eq!(f.stale_base.reference, "127.0.0.1:1/jboss/wildfly:26.1.3.Final");
+            assert_eq!(
+                f.stale_base.local_digest,
+                "sha256:b24dd05b7c70e3ac66875c50c98d9a5855d5d25e062943c1092a665e4891f705"
+            );
+            assert_eq!(
+                f.stale_base.remote_digest,
+                "sha256:65ae98fd461b694446e867cd8dc03b8e60118fc2a00075c87b9c47a07bdf020e"
+            );
+            let nw = f
+                .image_envs
+                .iter()
+                .find(|e| e.service == "notification-worker")
+                .unwrap();
+            assert_eq!((nw.staging.as_str(), nw.production.as_str()), ("1.9.178", "1.9.177"));
         }
+    }
+
+    /// The Jenkins console's pushed digest is the registry's: the sha256 of
+    /// the manifest the image module builds for that build.
+    #[test]
+    fn pushed_digests_are_the_images() {
+        let w = World::new(7, "http://127.0.0.1:1".into(), false, 1_764_000_000_000);
+        let mut n = 0;
+        for spec in &images::IMAGE_SERVICES {
+            for b in builds(&w, spec.service) {
+                if images::pushed_at(b, w.now).is_some() {
+                    let img = images::build_image_of(w.seed, b).unwrap();
+                    assert_eq!(b.ctx.digest, img.digest, "{} #{}", spec.service, b.number);
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 10);
     }
 }

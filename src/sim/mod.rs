@@ -104,14 +104,18 @@ mod api;
 mod console;
 mod crumb;
 mod dates;
+mod ecr;
+mod engine;
 mod facts;
 mod faults;
 mod forge;
 mod github;
 mod ids;
+mod images;
 mod jenkins;
 mod loadtest;
 mod nexus;
+mod registry;
 mod render;
 mod routes;
 mod server;
@@ -126,10 +130,12 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 pub use facts::{
-    ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, LoadTestFact, MissingArtifactFact, StoryFacts,
+    BaseImageFact, ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, GreenCandidateFact,
+    HighFindingFact, ImageEnvFact, ImageHostingFact, LoadTestFact, MissingArtifactFact, StoryFacts,
 };
 pub use faults::Fault;
 pub use github::GithubStats;
+pub use images::RegistryStats;
 
 use faults::{FaultStore, lock};
 use story::World;
@@ -238,6 +244,8 @@ pub(crate) struct Shared {
     pub(crate) faults: FaultStore,
     pub(crate) requests: Mutex<RequestLog>,
     pub(crate) github: Mutex<github::RateState>,
+    /// The OCI registry's and ECR's contents, and their counters.
+    pub(crate) images: Mutex<images::ImageState>,
     pub(crate) opts: SimOptions,
 }
 
@@ -258,7 +266,9 @@ impl Estate {
         let now = chrono::Utc::now().timestamp_millis();
         let mut world = World::new(opts.seed, url.clone(), opts.require_crumb, now);
         world.forge.add_bulk(opts.github_extra_repos);
+        let image_state = images::ImageState::new(&world);
         let shared = Arc::new(Shared {
+            images: Mutex::new(image_state),
             world: Mutex::new(world),
             faults: FaultStore::default(),
             requests: Mutex::new(RequestLog::default()),
@@ -293,6 +303,27 @@ impl Estate {
         format!("{}{}", self.url, api::NEXUS_PREFIX)
     }
 
+    /// `host:port` of the estate, as image references spell the OCI registry
+    /// (`127.0.0.1:41234/shop/checkout-web:2.12.98`).
+    pub fn registry_host(&self) -> String {
+        images::host_of(&self.url)
+    }
+
+    /// The OCI registry's base URL (`/v2/` below it), the same as the estate's.
+    pub fn registry_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The ECR endpoint (`endpoint_url` of the AWS SDK), the same as the estate's.
+    pub fn ecr_endpoint_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The Docker engine, as `DOCKER_HOST` spells it: `tcp://127.0.0.1:41234`.
+    pub fn docker_host(&self) -> String {
+        format!("tcp://{}", self.registry_host())
+    }
+
     /// A cheap handle to steer the estate (faults, clock, recorded requests).
     pub fn control(&self) -> SimControl {
         SimControl {
@@ -324,6 +355,15 @@ impl Estate {
             self.nexus_url(),
             toml_escape(&self.shared.opts.user)
         ));
+        let host = self.registry_host();
+        s.push_str(&format!(
+            "[[sources.registry]]\nname = \"registry\"\nurl = \"{url}\"\nuser = \"flightdeck\"\npassword_env = \"FLIGHTDECK_DEMO_TOKEN\"\npoll_interval_secs = 10\n\n\
+             [sources.ecr]\nname = \"ecr\"\nregion = \"{region}\"\nendpoint_url = \"{url}\"\n\
+             access_key_id_env = \"FLIGHTDECK_DEMO_TOKEN\"\nsecret_access_key_env = \"FLIGHTDECK_DEMO_TOKEN\"\npoll_interval_secs = 10\n\n\
+             [sources.docker]\nhost = \"tcp://{host}\"\npoll_interval_secs = 10\n\n",
+            url = self.url,
+            region = images::ECR_REGION,
+        ));
         s.push_str("[[environments]]\nname = \"staging\"\n\n");
         s.push_str("[[environments]]\nname = \"production\"\nprotected = true\n");
         for svc in &story::SERVICES {
@@ -337,6 +377,20 @@ impl Estate {
                 folder = story::FOLDER,
                 packaging = if name == "checkout-web" { "war" } else { "jar" },
             ));
+            if let Some(img) = images::image_spec(name) {
+                let source = match img.hosting {
+                    images::Hosting::Oci => "registry",
+                    images::Hosting::Ecr => "ecr",
+                };
+                s.push_str(&format!(
+                    "[services.image]\nsource = \"{source}\"\nrepository = \"{repo}\"\n\
+                     env_tags = {{ staging = \"staging\", production = \"prod\" }}\n\
+                     base_image = \"{base}\"\npromotion = \"{promotion}\"\n",
+                    repo = images::repository(name),
+                    base = images::base_reference(&host, img.base),
+                    promotion = img.promotion,
+                ));
+            }
         }
         s.push_str(&format!(
             "\n[[services]]\nname = \"{b}\"\n[services.jenkins]\nbuild = \"{b}\"\n",
@@ -432,11 +486,48 @@ impl SimControl {
         lock(&self.shared.github).reset();
     }
 
+    /// The next `n` manifest PUTs to the OCI registry and the next `n` ECR
+    /// PutImage calls answer 500 (`UNKNOWN` / `ServerException`), as when a
+    /// promotion is interrupted halfway.
+    pub fn fail_next_manifest_puts(&self, n: u32) {
+        fail_next_manifest_puts(&self.shared, n);
+    }
+
+    /// Counters of the OCI registry and ECR: manifest GET/HEAD/PUT, blob GETs,
+    /// uploads and mounts, bytes received in PUT bodies, ECR calls.
+    pub fn registry_stats(&self) -> RegistryStats {
+        lock(&self.shared.images).stats.clone()
+    }
+
+    /// Zeroes the registry counters.
+    pub fn reset_registry_stats(&self) {
+        lock(&self.shared.images).stats = RegistryStats::default();
+    }
+
+    /// The digest a tag points at now, in the OCI registry or ECR
+    /// (`repository` as `shop/payments-api` or `library/tomcat`).
+    pub fn image_tag(&self, repository: &str, tag: &str) -> Option<String> {
+        let world = lock(&self.shared.world);
+        let mut st = lock(&self.shared.images);
+        st.sync(&world);
+        if let Some(d) = st.oci.get(repository).and_then(|r| r.tags.get(tag)) {
+            return Some(d.clone());
+        }
+        let repo = st.ecr.get(repository)?;
+        repo.by_tag(tag).map(|i| repo.images[i].digest.clone())
+    }
+
     /// The story facts (which service, build, SHA or pull request carries
     /// which anomaly), fixed at start.
     pub fn story_facts(&self) -> StoryFacts {
         lock(&self.shared.world).facts.clone()
     }
+}
+
+pub(crate) fn fail_next_manifest_puts(shared: &Shared, n: u32) {
+    let mut st = lock(&shared.images);
+    st.fail_oci_puts = n;
+    st.fail_ecr_puts = n;
 }
 
 pub(crate) fn github_stats(shared: &Shared) -> GithubStats {
@@ -460,5 +551,7 @@ pub(crate) fn tick(shared: &Shared, seconds: f64) {
     }
 }
 
+#[cfg(test)]
+mod images_tests;
 #[cfg(test)]
 mod tests;

@@ -416,12 +416,29 @@ fn culprits(w: &World, b: &Build) -> Value {
 pub(crate) struct Artifact {
     pub file_name: String,
     pub relative_path: String,
-    /// The JMeter report rather than the service archive.
-    pub load_report: bool,
+    pub kind: ArtifactKind,
 }
 
-/// What a build archived: the jar once "Build & unit tests" passed, and the
-/// JMeter `statistics.json` once "Load tests" passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArtifactKind {
+    /// The service's jar (a small stand-in).
+    Archive,
+    /// The JMeter `statistics.json`.
+    LoadReport,
+    /// The Trivy or Grype JSON report of the image scan.
+    ScanReport,
+}
+
+impl Artifact {
+    /// A JSON report (rather than the service archive).
+    pub(crate) fn is_report(&self) -> bool {
+        self.kind != ArtifactKind::Archive
+    }
+}
+
+/// What a build archived: the jar once "Build & unit tests" passed, the
+/// JMeter `statistics.json` once "Load tests" passed, and (services on the
+/// OCI registry) the Trivy or Grype report once "Image scan" ended.
 pub(crate) fn artifacts(b: &Build) -> Vec<Artifact> {
     let passed = |name: &str| {
         b.stages
@@ -434,29 +451,37 @@ pub(crate) fn artifacts(b: &Build) -> Vec<Artifact> {
         out.push(Artifact {
             relative_path: format!("target/{file}"),
             file_name: file,
-            load_report: false,
+            kind: ArtifactKind::Archive,
         });
     }
     if passed("Load tests") {
         out.push(Artifact {
             file_name: "statistics.json".to_string(),
             relative_path: "target/jmeter/statistics.json".to_string(),
-            load_report: true,
+            kind: ArtifactKind::LoadReport,
+        });
+    }
+    if let Some((file, path)) = super::images::report_artifact(b) {
+        out.push(Artifact {
+            file_name: file.to_string(),
+            relative_path: path.to_string(),
+            kind: ArtifactKind::ScanReport,
         });
     }
     out
 }
 
-/// The content of an archived file: the JMeter report, or a small stand-in
-/// for the jar.
-pub(crate) fn artifact_body(b: &Build, a: &Artifact) -> Vec<u8> {
-    if a.load_report {
-        let report = super::loadtest::report(b.ctx.seed, &b.ctx.service, &b.ctx.version);
-        let mut text = serde_json::to_string_pretty(&super::loadtest::statistics_json(&report)).unwrap_or_default();
-        text.push('\n');
-        text.into_bytes()
-    } else {
-        super::nexus::fake_archive(&b.ctx.service, &b.ctx.version)
+/// The content of an archived file: a report, or a small stand-in for the jar.
+pub(crate) fn artifact_body(w: &World, b: &Build, a: &Artifact) -> Vec<u8> {
+    match a.kind {
+        ArtifactKind::LoadReport => {
+            let report = super::loadtest::report(b.ctx.seed, &b.ctx.service, &b.ctx.version);
+            let mut text = serde_json::to_string_pretty(&super::loadtest::statistics_json(&report)).unwrap_or_default();
+            text.push('\n');
+            text.into_bytes()
+        }
+        ArtifactKind::ScanReport => super::images::report_body(w, b),
+        ArtifactKind::Archive => super::nexus::fake_archive(&b.ctx.service, &b.ctx.version),
     }
 }
 

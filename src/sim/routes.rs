@@ -295,8 +295,8 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
                 .iter()
                 .enumerate()
                 .map(|(i, a)| {
-                    let size = if a.load_report {
-                        render::artifact_body(b, a).len() as u64
+                    let size = if a.is_report() {
+                        render::artifact_body(w, b, a).len() as u64
                     } else {
                         super::nexus::artifact_size(b)
                     };
@@ -316,14 +316,14 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
             get_only(req, || {
                 match render::artifacts(b).iter().find(|a| a.relative_path == wanted) {
                     Some(a) => {
-                        let ctype = if a.load_report {
+                        let ctype = if a.is_report() {
                             "application/json"
                         } else {
                             "application/java-archive"
                         };
                         Reply::new(StatusCode::OK)
                             .header(header::CONTENT_TYPE, ctype)
-                            .body(render::artifact_body(b, a))
+                            .body(render::artifact_body(w, b, a))
                     }
                     None => not_found(),
                 }

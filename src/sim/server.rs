@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::api::{ApiReq, System};
 use super::faults::{Fault, FaultRequest, lock};
+use super::images::{self, ImageSystem, ImgReq};
 use super::routes::{self, Reply};
 use super::{RecordedRequest, Shared};
 use super::{github, nexus, sonar};
@@ -150,9 +151,13 @@ async fn handle(
         ));
     }
 
+    let amz_target = header(header::HeaderName::from_static("x-amz-target"));
+    let image_system = ImageSystem::of(&parts.method, &path, amz_target.as_deref());
     let (system, below) = System::of(&path);
     let authorization = header(header::AUTHORIZATION);
     let user = match system {
+        // The registry, ECR and the engine check credentials themselves.
+        _ if image_system.is_some() => None,
         System::Jenkins | System::Nexus => authenticate(&shared, authorization.as_deref()),
         System::Github => github::authenticate(&shared.opts, authorization.as_deref()),
         System::Sonar => sonar::authenticate(&shared.opts, authorization.as_deref()),
@@ -161,7 +166,10 @@ async fn handle(
     let jenkins = system == System::Jenkins;
     let index = record(&shared, &parts, &path, &raw_query, &form, &body, user.clone());
 
-    let fault = shared.faults.find(&path);
+    let fault = match image_system {
+        Some(sys) => shared.faults.find(&sys.fault_path(&path, amz_target.as_deref())),
+        None => shared.faults.find(&path),
+    };
     let mut truncate = false;
     match fault {
         Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
@@ -190,6 +198,30 @@ async fn handle(
             ));
         }
         None => {}
+    }
+
+    if let Some(sys) = image_system {
+        let img_req = ImgReq {
+            method: parts.method.clone(),
+            path,
+            query,
+            accept: parts
+                .headers
+                .get_all(header::ACCEPT)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_string)
+                .collect(),
+            authorization,
+            content_type: header(header::CONTENT_TYPE),
+            target: amz_target,
+            body,
+        };
+        let mut reply = images::handle(&shared, sys, &img_req);
+        if truncate {
+            cut_in_half(&mut reply);
+        }
+        return Ok(finish(&shared, index, reply, false));
     }
 
     if system != System::Jenkins {
@@ -390,7 +422,31 @@ fn control(shared: &Shared, method: &Method, path: &str, query: &[(String, Strin
             Ok(v) => ok(v),
             Err(e) => bad(e.to_string()),
         },
-        (_, "/__sim/fault" | "/__sim/requests" | "/__sim/tick" | "/__sim/github" | "/__sim/facts") => Reply::json(
+        (&Method::GET, "/__sim/registry") => match serde_json::to_value(lock(&shared.images).stats.clone()) {
+            Ok(v) => ok(v),
+            Err(e) => bad(e.to_string()),
+        },
+        (&Method::POST, "/__sim/registry") => {
+            match query
+                .iter()
+                .find(|(k, _)| k == "fail_next_puts")
+                .map(|(_, v)| v.parse::<u32>())
+            {
+                Some(Ok(n)) => {
+                    super::fail_next_manifest_puts(shared, n);
+                    ok(serde_json::json!({"ok": true}))
+                }
+                _ => bad("fail_next_puts must be a non-negative integer".to_string()),
+            }
+        }
+        (&Method::DELETE, "/__sim/registry") => {
+            lock(&shared.images).stats = images::RegistryStats::default();
+            ok(serde_json::json!({"ok": true}))
+        }
+        (
+            _,
+            "/__sim/fault" | "/__sim/requests" | "/__sim/tick" | "/__sim/github" | "/__sim/facts" | "/__sim/registry",
+        ) => Reply::json(
             StatusCode::METHOD_NOT_ALLOWED,
             &serde_json::json!({"error": "method not allowed"}),
         ),

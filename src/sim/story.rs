@@ -497,7 +497,24 @@ impl World {
             j.next_build_number += 1;
             (j.template, j.service.clone(), j.repo.clone(), n)
         };
-        let plan = self.plan(job, scenario);
+        let mut plan = self.plan(job, scenario);
+        // A deploy to production asks for approval, unless the pipeline that
+        // triggered it already had it ("Approve production").
+        let upstream = causes.iter().any(|c| matches!(c, Cause::Upstream { .. }));
+        let to_production = params
+            .iter()
+            .any(|(n, v)| n == "ENVIRONMENT" && v.as_text() == "production");
+        if template == Template::Deploy && to_production && !upstream {
+            plan.insert(
+                1.min(plan.len()),
+                PlannedStage {
+                    name: "Approve production".to_string(),
+                    duration: 0,
+                    outcome: Outcome::Input,
+                    tests: None,
+                },
+            );
+        }
         // `align` places the build so that `start` falls that far into a stage.
         let (start, queued_at) = match align {
             Some((stage, into)) => {
@@ -553,7 +570,16 @@ impl World {
                 |s| format!("{}.{}.{number}", s.major, s.minor),
             ),
         };
-        let digest = param("DIGEST").unwrap_or_else(|| ids::digest(self.seed, &[&service, &version]));
+        // A service build's image digest is the real sha256 of the manifest it will push.
+        let image = (template == Template::Service)
+            .then(|| {
+                let created = super::images::image_created(start, &plan);
+                super::images::service_image(self.seed, &service, &version, &sha, created)
+            })
+            .flatten();
+        let digest = param("DIGEST")
+            .or_else(|| image.map(|i| i.digest))
+            .unwrap_or_else(|| ids::digest(self.seed, &[&service, &version]));
         let branch = if template == Template::Branch {
             job.rsplit('/').next().unwrap_or("master").to_string()
         } else {

@@ -444,6 +444,18 @@ async fn parameterised_triggers() {
     e.control().tick(120.0);
     let item = api.json(&format!("{path}api/json")).await;
     let n = item["executable"]["number"].as_u64().unwrap();
+    // A deploy to production started by hand waits for approval.
+    let b = api.json(&format!("{deploy}/{n}/api/json")).await;
+    assert_eq!(b["building"], true);
+    let pending = api.json(&format!("{deploy}/{n}/wfapi/pendingInputActions")).await;
+    assert_eq!(pending[0]["id"], "Deploy-production");
+    let r = api
+        .post(&format!("{deploy}/{n}/input/Deploy-production/proceedEmpty"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    e.control().tick(120.0);
     let b = api.json(&format!("{deploy}/{n}/api/json")).await;
     assert_eq!(b["result"], "SUCCESS");
     let console = api
