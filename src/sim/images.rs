@@ -391,10 +391,10 @@ fn manifest_text(media_type: &str, config: (&str, usize, &str), layers: &[(&str,
         .map(|(t, n, d)| descriptor("      ", t, *n, d, None))
         .collect();
     let config = descriptor("   ", config.0, config.1, config.2, None);
+    let config = config.trim_start();
+    let layers = layers.join(",\n");
     format!(
-        "{{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"{media_type}\",\n   \"config\": {}\n   \"layers\": [\n{}\n   ]\n}}",
-        format!("{},", config.trim_start()),
-        layers.join(",\n")
+        "{{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"{media_type}\",\n   \"config\": {config},\n   \"layers\": [\n{layers}\n   ]\n}}"
     )
 }
 

@@ -20,6 +20,9 @@
 //! - `GET /__sim/github` GitHub counters ([`GithubStats`]); `POST /__sim/github?remaining=N`
 //!   sets the remaining rate limit; `DELETE /__sim/github` resets counters and limit
 //! - `GET /__sim/facts` the [`StoryFacts`] as JSON
+//! - `GET /__sim/registry` the OCI registry's and ECR's counters ([`RegistryStats`]);
+//!   `POST /__sim/registry?fail_next_puts=N` fails the next N manifest PUTs and N ECR
+//!   PutImage calls with 500; `DELETE /__sim/registry` zeroes the counters
 //!
 //! The Jenkins estate: folder `dominion` with a pipeline and a parameterised
 //! deploy job per service, a multibranch project `dominion/checkout-web-pr`
@@ -35,6 +38,21 @@
 //! `com.dominion:{service}`, gate "Sonar way". Nexus: group `com.dominion`,
 //! artifact = service, repositories `maven-releases` and `maven-snapshots`.
 //! See `github.rs`, `sonar.rs` and `nexus.rs` for the endpoints.
+//!
+//! Images (see `images.rs`, `registry.rs`, `ecr.rs`, `engine.rs`), on the same
+//! port: an OCI registry at `/v2/` with Docker Hub-style token auth at
+//! `/registry/token` (anonymous: pull; Basic `flightdeck:<token>`: pull and
+//! push); the ECR API (AWS JSON 1.1, `POST /` with `X-Amz-Target`, SigV4 not
+//! checked; faults match it as `/ecr/<Operation>`); the build host's Docker
+//! engine (`/_ping`, `/version`, `/images/json`, `/images/{name}/json`, also
+//! under `/v1.NN`). payments-api and ledger-service (Tomcat, basic scan) and
+//! fraud-scoring (WildFly, enhanced scan) are on ECR; checkout-web (Tomcat,
+//! Trivy), catalog-service (WildFly, Grype) and notification-worker (WildFly,
+//! Trivy) on the OCI registry as `shop/{service}`: one tag per candidate
+//! version, plus `staging` and `prod` on older good candidates. Digests are
+//! the sha256 of the exact bytes; the Jenkins "Push image" stage prints the
+//! same digest. A deploy job started by hand for `production` waits at
+//! "Approve production" (one triggered by the pipeline was approved there).
 //!
 //! # Story facts
 //!
@@ -82,6 +100,19 @@
 //! 7. `notification-worker`'s master is not protected: `GET
 //!    …/branches/master/protection` answers 404 "Branch not protected".
 //!    → `facts.unprotected_repo`.
+//!
+//! 8. `ledger-service`: its newest image [3.1.79, ECR] has a HIGH finding of
+//!    the Tomcat base (CVE-2023-0286 in libssl3 3.0.2-0ubuntu1.7, fixed in
+//!    3.0.2-0ubuntu1.8) in its basic scan; images scanned before the scanners
+//!    knew of it are clean. → `facts.tomcat_high_finding`.
+//! 9. `jboss/wildfly:26.1.3.Final` on the build host is older than the
+//!    registry's tag (re-pushed since); WildFly-based images carry the old
+//!    digest as `base.digest`. The Tomcat base is fresh.
+//!    → `facts.stale_base`, `facts.fresh_base`.
+//! 10. `notification-worker` [1.9.180, OCI, `retag`] and `fraud-scoring`
+//!    [0.8.72, ECR, `both`] have a candidate green on every link with a clean
+//!    scan, not yet in staging. → `facts.green_candidate`,
+//!    `facts.green_ecr_candidate`; the env tags at start → `facts.image_envs`.
 //!
 //! Also: checkout-web's open pull request #41 is built by the Jenkins job
 //! `dominion/checkout-web-pr/PR-41` (status context
