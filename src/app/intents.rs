@@ -32,7 +32,7 @@ pub fn evidence(state: &State, view: &mut View) -> Intent {
     match view.screen {
         crate::ui::Screen::Board => {
             let kind = crate::model::LinkKind::ALL[view.column.min(crate::model::LinkKind::ALL.len() - 1)];
-            let intent = evidence_of(state, &service.name, kind);
+            let intent = evidence_of(state, &service.name, kind, view.candidate);
             if matches!(intent, Intent::None) {
                 view.say(format!("{}: no evidence link for {}", service.name, kind.title()));
             }
@@ -46,7 +46,7 @@ pub fn evidence(state: &State, view: &mut View) -> Intent {
             }
         },
         crate::ui::Screen::Images => {
-            let intent = evidence_of(state, &service.name, crate::model::LinkKind::Scan);
+            let intent = evidence_of(state, &service.name, crate::model::LinkKind::Scan, view.candidate);
             if matches!(intent, Intent::None) {
                 view.say(format!("{}: no scan report to open", service.name));
             }
@@ -63,11 +63,11 @@ pub fn evidence(state: &State, view: &mut View) -> Intent {
 }
 
 /// The evidence URL of one link of a service's newest candidate.
-pub fn evidence_of(state: &State, service: &str, kind: crate::model::LinkKind) -> Intent {
+pub fn evidence_of(state: &State, service: &str, kind: crate::model::LinkKind, candidate: usize) -> Intent {
     state
         .chains
         .get(service)
-        .and_then(|c| c.first())
+        .and_then(|c| c.get(candidate).or(c.first()))
         .and_then(|c| c.link(kind))
         .and_then(|l| l.evidence.clone())
         .map(Intent::OpenUrl)

@@ -317,7 +317,7 @@ fn explain_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent, 
     match action {
         Some(A::Back | A::Open | A::Quit) => (Mode::Normal, Intent::None),
         Some(A::OpenEvidence) => {
-            let intent = intents::evidence_of(state, &e.service, e.kind);
+            let intent = intents::evidence_of(state, &e.service, e.kind, view.candidate);
             (Mode::Explain(e), intent)
         }
         Some(A::ColumnLeft | A::ColumnRight) if view.screen == Screen::Board => {

@@ -33,7 +33,8 @@ fn columns(width: usize) -> Columns {
     let n = LinkKind::ALL.len();
     let name = (width / 5).clamp(10, 24);
     let version = 9;
-    let cell = (width.saturating_sub(name + version + 2) / n).clamp(3, 7);
+    // Each link column is a space and its cell.
+    let cell = (width.saturating_sub(name + version + 1 + n) / n).clamp(3, 7);
     Columns { name, version, cell }
 }
 
@@ -146,7 +147,7 @@ fn row<'a>(ctx: &Ctx, service: &Service, cols: &Columns, selected: bool, column:
 fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let service = ctx.selected_service();
-    let candidate = service.and_then(|s| newest(ctx, s));
+    let candidate = ctx.selected_candidate();
     let title = match (service, candidate) {
         (Some(s), Some(c)) => {
             let commit = c.commit.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
@@ -225,9 +226,16 @@ fn detail(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             head.push_str(&pad(&fit(kind.short(), 5), 6));
         }
         lines.push(Line::from(Span::styled(fit(&head, width), t.style("ui.header"))));
-        for c in all.iter().take(room - 1) {
+        let picked = ctx.view.candidate.min(all.len() - 1);
+        let skip = layout::scroll_offset(picked, room - 1);
+        for (i, c) in all.iter().enumerate().skip(skip).take(room - 1) {
             let commit = c.commit.as_deref().map(|s| &s[..s.len().min(7)]).unwrap_or("?");
-            let label = format!(" {} {commit} #{}", c.version.as_deref().unwrap_or("—"), c.build_number);
+            let mark = if i == picked { "▸" } else { " " };
+            let label = format!(
+                "{mark}{} {commit} #{}",
+                c.version.as_deref().unwrap_or("—"),
+                c.build_number
+            );
             let verdict = c.verdict().status();
             let mut spans = vec![
                 Span::styled(pad(&label, 26), t.style("ui.text")),

@@ -13,7 +13,12 @@ use crate::model::{Link, LinkKind, policy};
 
 /// The link an explanation is about, if the service still has a candidate.
 pub fn link_of<'a>(ctx: &Ctx<'a>, e: &Explain) -> Option<&'a Link> {
-    ctx.state.chains.get(&e.service)?.first()?.link(e.kind)
+    let chain = ctx.state.chains.get(&e.service)?;
+    let picked = match ctx.selected_service() {
+        Some(s) if s.name == e.service => chain.get(ctx.view.candidate),
+        _ => None,
+    };
+    picked.or(chain.first())?.link(e.kind)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, e: &Explain) {

@@ -281,13 +281,15 @@ fn build_host(frame: &mut Frame, area: Rect, ctx: &Ctx, service: &Service) {
         return;
     }
     let width = inner.width as usize;
+    // The reference takes what the digests and a short verdict leave.
+    let ref_w = width.saturating_sub(13 + 13 + 12).clamp(16, 50);
     let mut lines = vec![Line::from(Span::styled(
         fit(
             &format!(
                 "{}{}{}{}",
-                pad("Base image", 44),
-                pad("Local", 14),
-                pad("Registry", 14),
+                pad("Base image", ref_w),
+                pad("Local", 13),
+                pad("Registry", 13),
                 "Verdict"
             ),
             width,
@@ -299,7 +301,7 @@ fn build_host(frame: &mut Frame, area: Rect, ctx: &Ctx, service: &Service) {
     bases.sort_by_key(|b| !b.used_by.contains(&service.name));
     for b in bases {
         let (verdict, role) = match (b.stale(), &b.problem) {
-            (Some(true), _) => ("stale: pull and rebuild".to_string(), "ui.warning"),
+            (Some(true), _) => ("stale".to_string(), "ui.warning"),
             (Some(false), _) => ("current".to_string(), "status.ok"),
             (None, Some(p)) => (p.clone(), "ui.muted"),
             (None, None) => ("unknown".to_string(), "ui.muted"),
@@ -317,8 +319,13 @@ fn build_host(frame: &mut Frame, area: Rect, ctx: &Ctx, service: &Service) {
         lines.push(Line::from(vec![
             Span::styled(
                 fit(
-                    &format!("{}{}{}", pad(&b.reference, 44), pad(&local, 14), pad(&remote, 14)),
-                    width.saturating_sub(10),
+                    &format!(
+                        "{}{}{}",
+                        pad(&fit(&b.reference, ref_w - 1), ref_w),
+                        pad(&local, 13),
+                        pad(&remote, 13)
+                    ),
+                    ref_w + 26,
                 ),
                 t.style("ui.text"),
             ),
