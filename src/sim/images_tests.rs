@@ -816,6 +816,18 @@ async fn ecr_through_the_aws_sdk() {
         .into_service_error();
     assert!(err.is_image_not_found_exception());
 
+    // ECR reads are POSTs, but not writes.
+    let requests = e.control().requests();
+    let op = |r: &RecordedRequest| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == "x-amz-target")
+            .map(|(_, v)| v.rsplit('.').next().unwrap_or_default().to_string())
+    };
+    assert!(requests.iter().all(|r| r.method == "POST"));
+    for r in &requests {
+        assert_eq!(r.is_write(), op(r).as_deref() == Some("PutImage"), "{:?}", op(r));
+    }
     let auth = ecr.get_authorization_token().send().await.unwrap();
     let data = &auth.authorization_data()[0];
     use base64::Engine;

@@ -236,6 +236,28 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
+impl RecordedRequest {
+    /// Did the request ask for a change? Any POST, PUT, PATCH or DELETE,
+    /// except ECR's reads: the AWS JSON protocol POSTs every call, so
+    /// `Describe*`, `BatchGet*`, `Get*` and `List*` operations are reads.
+    pub fn is_write(&self) -> bool {
+        if !matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
+            return false;
+        }
+        let target = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            .map(|(_, v)| v.as_str());
+        match target.and_then(ecr::operation) {
+            Some(op) => !["Describe", "BatchGet", "Get", "List"]
+                .iter()
+                .any(|p| op.starts_with(p)),
+            None => true,
+        }
+    }
+}
+
 /// Recorded requests. A long demo must not grow without bound, so the
 /// oldest half is dropped past a cap; `seq` numbers stay valid.
 #[derive(Default)]
