@@ -84,7 +84,65 @@ fn service() -> Service {
         artifact_id: "payments-api".into(),
         packaging: "jar".into(),
     });
+    let mut env_tags = BTreeMap::new();
+    env_tags.insert("staging".to_string(), "staging".to_string());
+    s.image = Some(ImageRef {
+        source: "ecr".into(),
+        registry: RegistryKind::Ecr,
+        repository: "shop/payments-api".into(),
+        env_tags,
+        base_image: Some("tomcat:9.0-jdk17".into()),
+        promotion: PromotionStrategy::Retag,
+    });
     s
+}
+
+const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+fn finding(id: &str, package: &str, severity: Severity) -> Finding {
+    Finding {
+        id: id.into(),
+        package: package.into(),
+        installed: Some("3.0.2-0ubuntu1.7".into()),
+        fixed: Some("3.0.2-0ubuntu1.8".into()),
+        severity,
+        title: None,
+        url: None,
+    }
+}
+
+fn scan(findings: Vec<Finding>) -> ScanReport {
+    let mut r = ScanReport::from_findings(Scanner::EcrBasic, findings, None);
+    r.completed_at = Some(at());
+    r
+}
+
+/// The registry holds `1.4.57` built from SHA, scanned with `findings`.
+fn images(revision: &str, findings: Vec<Finding>) -> ImageRepoState {
+    let mut env_tags = BTreeMap::new();
+    env_tags.insert("staging".to_string(), "staging".to_string());
+    ImageRepoState {
+        registry: RegistryKind::Ecr,
+        source: "ecr".into(),
+        reference: "314159265358.dkr.ecr.eu-west-1.amazonaws.com/shop/payments-api".into(),
+        repository: "shop/payments-api".into(),
+        tags: vec![ImageTag {
+            tag: "1.4.57".into(),
+            digest: DIGEST.into(),
+            media_type: "application/vnd.docker.distribution.manifest.v2+json".into(),
+            pushed_at: Some(at()),
+            size: Some(123_456_789),
+            platforms: vec![],
+            revision: Some(revision.into()),
+            version: Some("1.4.57".into()),
+            base_name: Some("docker.io/library/tomcat:9.0-jdk17".into()),
+            base_digest: None,
+            scan: Some(scan(findings)),
+        }],
+        env_tags,
+        complete: true,
+        observed_at: at(),
+    }
 }
 
 fn state_with(service: Service, builds: Vec<Build>) -> State {
@@ -233,6 +291,10 @@ fn a_fully_joined_candidate() {
     state.apply(Update::Artifacts {
         service: "payments-api".into(),
         artifacts: artifacts(&["1.4.56", "1.4.57"], true),
+    });
+    state.apply(Update::Images {
+        service: "payments-api".into(),
+        images: images(SHA, vec![finding("CVE-2024-0001", "zlib1g", Severity::Medium)]),
     });
     let c = newest(&state);
     assert_eq!(c.version.as_deref(), Some("1.4.57"));
@@ -474,4 +536,140 @@ fn the_version_comes_from_the_parameter_before_the_artifact() {
     let state = state_with(service(), vec![b]);
     assert_eq!(newest(&state).version, None);
     assert_eq!(link(&state, LinkKind::Artifact).status, LinkStatus::Unknown);
+}
+
+/// A state where everything but the image and its scan passes.
+fn joined(findings: Vec<Finding>, revision: &str) -> State {
+    let mut state = state_with(service(), vec![build(57, Status::Ok, green_stages())]);
+    state.apply(Update::Images {
+        service: "payments-api".into(),
+        images: images(revision, findings),
+    });
+    state
+}
+
+#[test]
+fn a_high_finding_fails_the_scan_link_and_names_it() {
+    let state = joined(
+        vec![
+            finding("CVE-2023-0286", "libssl3", Severity::High),
+            finding("CVE-2022-1111", "bash", Severity::Low),
+        ],
+        SHA,
+    );
+    let l = link(&state, LinkKind::Scan);
+    assert_eq!(l.status, LinkStatus::Fail);
+    assert!(
+        l.reason.contains("1 high") && l.reason.contains("CVE-2023-0286 in libssl3"),
+        "{}",
+        l.reason
+    );
+    assert!(
+        l.checks
+            .iter()
+            .any(|c| c.sentence().starts_with("high findings (ECR basic scan) 1 > 0")),
+        "{:?}",
+        l.checks
+    );
+    assert!(
+        l.notes[0].contains("CVE-2023-0286 libssl3 3.0.2-0ubuntu1.7 → 3.0.2-0ubuntu1.8"),
+        "{:?}",
+        l.notes
+    );
+    assert_eq!(link(&state, LinkKind::Image).status, LinkStatus::Pass);
+}
+
+#[test]
+fn the_worse_of_registry_and_build_scan_decides() {
+    let mut b = build(57, Status::Ok, green_stages());
+    b.scan = Some(ScanReport::from_findings(
+        Scanner::Trivy,
+        vec![finding("CVE-2019-14697", "musl", Severity::Critical)],
+        Some("https://ci/job/dominion/job/payments-api/57/artifact/target/trivy-report.json".into()),
+    ));
+    let mut state = state_with(service(), vec![b]);
+    state.apply(Update::Images {
+        service: "payments-api".into(),
+        images: images(SHA, vec![]),
+    });
+    let l = link(&state, LinkKind::Scan);
+    assert_eq!(l.status, LinkStatus::Fail);
+    assert!(
+        l.reason.contains("ECR basic scan: no findings") && l.reason.contains("Trivy: 1 critical"),
+        "{}",
+        l.reason
+    );
+}
+
+#[test]
+fn no_scan_is_unknown_and_no_image_fails_once_the_listing_is_complete() {
+    let mut state = joined(vec![], SHA);
+    state.images.get_mut("payments-api").unwrap().tags[0].scan = None;
+    let images = state.images["payments-api"].clone();
+    state.apply(Update::Images {
+        service: "payments-api".into(),
+        images: ImageRepoState {
+            tags: vec![ImageTag {
+                scan: None,
+                ..images.tags[0].clone()
+            }],
+            complete: false,
+            ..images.clone()
+        },
+    });
+    assert_eq!(link(&state, LinkKind::Scan).status, LinkStatus::Unknown);
+    state.apply(Update::Images {
+        service: "payments-api".into(),
+        images: ImageRepoState {
+            tags: vec![],
+            complete: true,
+            ..images
+        },
+    });
+    let l = link(&state, LinkKind::Image);
+    assert_eq!(l.status, LinkStatus::Fail);
+    assert!(l.reason.starts_with("no image for 1.4.57"), "{}", l.reason);
+}
+
+#[test]
+fn an_image_built_from_another_commit_fails() {
+    // Matched by its version tag, but its revision label names another commit.
+    let state = joined(vec![], OTHER);
+    let l = link(&state, LinkKind::Image);
+    assert_eq!(l.status, LinkStatus::Fail);
+    assert!(
+        l.reason.contains("was built from aaaabbb, not from 3f2a9c1"),
+        "{}",
+        l.reason
+    );
+}
+
+#[test]
+fn a_stale_base_image_is_a_warning_not_a_failure() {
+    let mut state = joined(vec![], SHA);
+    state.apply(Update::Engine {
+        source: "docker".into(),
+        engine: EngineState {
+            host: "unix:///var/run/docker.sock".into(),
+            version: Some("Docker Engine 27.3.1".into()),
+            images: vec![],
+            bases: vec![BaseImageCheck {
+                reference: "tomcat:9.0-jdk17".into(),
+                used_by: vec!["payments-api".into()],
+                local_digest: Some("sha256:aaaa000000000000".into()),
+                remote_digest: Some("sha256:bbbb000000000000".into()),
+                problem: None,
+                checked_at: at(),
+            }],
+            observed_at: at(),
+        },
+    });
+    let l = link(&state, LinkKind::Image);
+    assert_eq!(l.status, LinkStatus::Pass);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].contains("tomcat:9.0-jdk17 is stale on the build host"),
+        "{}",
+        l.warnings[0]
+    );
 }
