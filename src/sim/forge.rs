@@ -308,11 +308,10 @@ impl Forge {
                 pr: None,
             });
         }
-        if name == DIRECT_PUSH {
-            if let Some(c) = repo.commits.last() {
+        if name == DIRECT_PUSH
+            && let Some(c) = repo.commits.last() {
                 self.direct_push_sha = c.sha.clone();
             }
-        }
         // A pull request for every commit but the root and the direct push.
         let merged: Vec<MasterCommit> = repo
             .commits
@@ -349,11 +348,10 @@ impl Forge {
         }
         repo.next_number = base;
         for p in &repo.pulls {
-            if let Some(sha) = &p.merge_commit_sha {
-                if let Some(c) = repo.commits.iter_mut().find(|c| &c.sha == sha) {
+            if let Some(sha) = &p.merge_commit_sha
+                && let Some(c) = repo.commits.iter_mut().find(|c| &c.sha == sha) {
                     c.pr = Some(p.number);
                 }
-            }
         }
         for p in repo.pulls.iter_mut() {
             let number = p.number.to_string();
@@ -371,7 +369,7 @@ impl Forge {
         let head_sha = ids::sha(self.seed, &[repo, &c.sha, "head"]);
         let people = reviewers(h ^ 1, &c.login, 1 + (h % 2) as usize);
         let mut reviews = Vec::new();
-        if h % 3 == 0 {
+        if h.is_multiple_of(3) {
             reviews.push(Review {
                 id: 0,
                 login: people[0].clone(),
@@ -418,7 +416,7 @@ impl Forge {
         let head_sha = ids::sha(self.seed, &[name, "rolling-head", &seq.to_string()]);
         let people = reviewers(h ^ 2, login, 2);
         let mut reviews = Vec::new();
-        if h % 2 == 0 {
+        if h.is_multiple_of(2) {
             reviews.push(Review {
                 id: 0,
                 login: people[1].clone(),
@@ -666,8 +664,8 @@ impl Forge {
             c.timestamp = merged;
             let repo = &mut self.repos[idx];
             let rolling_open = repo.rolling_mut().is_some_and(|p| p.created_at + 30 * SEC <= merged);
-            if i == 0 && rolling_open {
-                if let Some(p) = repo.rolling_mut() {
+            if i == 0 && rolling_open
+                && let Some(p) = repo.rolling_mut() {
                     c.msg = p.title.clone();
                     c.author_login = p.login.clone();
                     c.author_name = story::full_name_of(&p.login);
@@ -699,7 +697,6 @@ impl Forge {
                     consumed = true;
                     continue;
                 }
-            }
             let mc = MasterCommit {
                 sha: c.id.clone(),
                 message: c.msg.clone(),

@@ -110,9 +110,9 @@
 //!    digest as `base.digest`. The Tomcat base is fresh.
 //!    → `facts.stale_base`, `facts.fresh_base`.
 //! 10. `notification-worker` [1.9.180, OCI, `retag`] and `fraud-scoring`
-//!    [0.8.72, ECR, `both`] have a candidate green on every link with a clean
-//!    scan, not yet in staging. → `facts.green_candidate`,
-//!    `facts.green_ecr_candidate`; the env tags at start → `facts.image_envs`.
+//!     [0.8.72, ECR, `both`] have a candidate green on every link with a clean
+//!     scan, not yet in staging. → `facts.green_candidate`,
+//!     `facts.green_ecr_candidate`; the env tags at start → `facts.image_envs`.
 //!
 //! Also: checkout-web's open pull request #41 is built by the Jenkins job
 //! `dominion/checkout-web-pr/PR-41` (status context

@@ -452,12 +452,11 @@ impl World {
         for (c, t) in commits.iter_mut().zip(times) {
             c.timestamp = t;
         }
-        if self.live {
-            if let Some(service) = Forge::service_of_job(job) {
+        if self.live
+            && let Some(service) = Forge::service_of_job(job) {
                 // Merged on GitHub seconds before the push reached Jenkins.
                 self.forge.push_live(service, &mut commits, at - QUIET_PERIOD);
             }
-        }
         if let Some(last) = commits.last() {
             self.heads.insert(job.to_string(), (last.id.clone(), last.msg.clone()));
         }
@@ -713,12 +712,11 @@ impl World {
                 Scenario::Release,
                 Some(sha),
                 None,
-            ) {
-                if let Some(b) = self.jobs.get_mut(&project).and_then(|j| j.build_mut(n)) {
+            )
+                && let Some(b) = self.jobs.get_mut(&project).and_then(|j| j.build_mut(n)) {
                     let more = b.advance(until);
                     debug_assert!(more.is_empty() && fx.is_empty());
                 }
-            }
         }
     }
 
