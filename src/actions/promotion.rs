@@ -238,23 +238,26 @@ pub fn plan_promotion(state: &State, service: &str, index: usize, direction: Dir
                         warnings.push(format!("{job} has no parameter {name}; Jenkins will ignore it"));
                     }
                 }
+                // What Jenkins last deployed to the target: if that is this digest (done or under
+                // way), deploying it again would change nothing.
+                let scoped = params.iter().any(|(k, _)| k == "ENVIRONMENT");
                 let already = state.jobs.get(job).and_then(|j| {
-                    j.builds.iter().find_map(|b| {
-                        let has = |k: &str, v: &str| {
-                            b.parameters
-                                .iter()
-                                .any(|(bk, bv)| bk.eq_ignore_ascii_case(k) && bv == v)
-                        };
-                        let same = has("DIGEST", &digest)
-                            && (has("ENVIRONMENT", &target) || !params.iter().any(|(k, _)| k == "ENVIRONMENT"));
-                        (same
-                            && !digest.is_empty()
-                            && matches!(
-                                b.status,
-                                Status::Ok | Status::Running | Status::Paused | Status::Pending
-                            ))
-                        .then_some((b.number, b.status))
-                    })
+                    let value = |b: &crate::model::Build, k: &str| {
+                        b.parameters
+                            .iter()
+                            .find(|(bk, _)| bk.eq_ignore_ascii_case(k))
+                            .map(|(_, v)| v.clone())
+                    };
+                    let last = j
+                        .builds
+                        .iter()
+                        .find(|b| !scoped || value(b, "ENVIRONMENT").as_deref() == Some(target.as_str()))?;
+                    let live = matches!(
+                        last.status,
+                        Status::Ok | Status::Running | Status::Paused | Status::Pending
+                    );
+                    (live && !digest.is_empty() && value(last, "DIGEST").as_deref() == Some(digest.as_str()))
+                        .then_some((last.number, last.status))
                 });
                 Some(DeployJob {
                     source: svc.jobs.source.clone(),
