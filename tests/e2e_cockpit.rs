@@ -314,3 +314,74 @@ fn over_ssh_the_evidence_url_is_shown_to_copy() {
     c.send("q");
     c.wait_exit(T);
 }
+
+#[test]
+fn promote_a_green_candidate_to_staging_then_production_with_keys() {
+    let s = frozen();
+    let control = s.estate.control();
+    let green = control.story_facts().green_candidate;
+    let repo = format!("shop/{}", green.service);
+    let mut c = s.cockpit(&[]);
+    c.wait_for("Release board", T);
+    c.wait_for("registry ✔", T);
+    // Pick the service with the filter, then its green candidate with `]` until it is marked.
+    c.send("/");
+    c.send(&green.service);
+    c.send("\r");
+    let marked = format!("▸{} ", green.version);
+    for _ in 0..10 {
+        if c.screen().contains(&marked) {
+            break;
+        }
+        c.send("]");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    c.wait_for(&marked, T);
+
+    c.send("p");
+    c.wait_for(&format!("Promote {} {} to staging", green.service, green.version), T);
+    c.wait_for("PUT", T);
+    c.send("\r");
+    c.wait_for(&format!("✔ Promote {} {} to staging", green.service, green.version), T);
+    assert_eq!(
+        control.image_tag(&repo, "staging").as_deref(),
+        Some(green.digest.as_str())
+    );
+
+    // The registry is read again after a promotion; then `p` goes on to production.
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        c.send("p");
+        std::thread::sleep(Duration::from_millis(500));
+        if c.screen().contains("to production") {
+            break;
+        }
+        c.send("\x1b");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the next stop never became production"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    c.wait_for(&format!("Type the service name ({})", green.service), T);
+    c.send("\r");
+    c.wait_for(&format!("type {} exactly", green.service), T);
+    assert_ne!(control.image_tag(&repo, "prod").as_deref(), Some(green.digest.as_str()));
+    c.send(&green.service);
+    c.send("\r");
+    c.wait_for(
+        &format!("✔ Promote {} {} to production", green.service, green.version),
+        T,
+    );
+    assert_eq!(control.image_tag(&repo, "prod").as_deref(), Some(green.digest.as_str()));
+
+    let audit = std::fs::read_to_string(s.dir.path().join("data/flightdeck/audit.jsonl")).unwrap();
+    let envs: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["action"] == "promote" && r["result"] == "ok")
+        .map(|r| r["environment"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(envs, ["staging", "production"], "{audit}");
+    c.send("q");
+}
