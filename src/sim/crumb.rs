@@ -52,13 +52,14 @@ impl Crumbs {
         let n = self.counter.to_string();
         let crumb = ids::hex(self.seed, &["crumb", &n], 64);
         if let Some(session) = self.session_from_cookie(cookie_header)
-            && let Some(current) = self.sessions.get_mut(&session) {
-                *current = crumb.clone();
-                return Issued {
-                    crumb,
-                    set_cookie: None,
-                };
-            }
+            && let Some(current) = self.sessions.get_mut(&session)
+        {
+            *current = crumb.clone();
+            return Issued {
+                crumb,
+                set_cookie: None,
+            };
+        }
         let session = format!("node0{}.node0", ids::hex(self.seed, &["session", &n], 26));
         self.sessions.insert(session.clone(), crumb.clone());
         Issued {

@@ -309,9 +309,10 @@ impl Forge {
             });
         }
         if name == DIRECT_PUSH
-            && let Some(c) = repo.commits.last() {
-                self.direct_push_sha = c.sha.clone();
-            }
+            && let Some(c) = repo.commits.last()
+        {
+            self.direct_push_sha = c.sha.clone();
+        }
         // A pull request for every commit but the root and the direct push.
         let merged: Vec<MasterCommit> = repo
             .commits
@@ -349,9 +350,10 @@ impl Forge {
         repo.next_number = base;
         for p in &repo.pulls {
             if let Some(sha) = &p.merge_commit_sha
-                && let Some(c) = repo.commits.iter_mut().find(|c| &c.sha == sha) {
-                    c.pr = Some(p.number);
-                }
+                && let Some(c) = repo.commits.iter_mut().find(|c| &c.sha == sha)
+            {
+                c.pr = Some(p.number);
+            }
         }
         for p in repo.pulls.iter_mut() {
             let number = p.number.to_string();
@@ -664,39 +666,41 @@ impl Forge {
             c.timestamp = merged;
             let repo = &mut self.repos[idx];
             let rolling_open = repo.rolling_mut().is_some_and(|p| p.created_at + 30 * SEC <= merged);
-            if i == 0 && rolling_open
-                && let Some(p) = repo.rolling_mut() {
-                    c.msg = p.title.clone();
-                    c.author_login = p.login.clone();
-                    c.author_name = story::full_name_of(&p.login);
-                    p.reviews.retain(|r| r.at < merged);
-                    if !p.reviews.iter().any(|r| r.state == ReviewState::Approved) {
-                        let at = (merged - 20 * SEC).max(p.created_at + 10 * SEC);
-                        let login = p.reviewers[0].clone();
-                        let head = p.head_sha.clone();
-                        let number = p.number;
-                        p.reviews.push(Review {
-                            id: review_id(seed, service, at, &format!("{number}{login}")),
-                            login,
-                            state: ReviewState::Approved,
-                            at,
-                            body: "LGTM".into(),
-                            commit_id: head,
-                        });
-                    }
-                    p.merged_at = Some(merged);
-                    p.merge_commit_sha = Some(c.id.clone());
+            if i == 0
+                && rolling_open
+                && let Some(p) = repo.rolling_mut()
+            {
+                c.msg = p.title.clone();
+                c.author_login = p.login.clone();
+                c.author_name = story::full_name_of(&p.login);
+                p.reviews.retain(|r| r.at < merged);
+                if !p.reviews.iter().any(|r| r.state == ReviewState::Approved) {
+                    let at = (merged - 20 * SEC).max(p.created_at + 10 * SEC);
+                    let login = p.reviewers[0].clone();
+                    let head = p.head_sha.clone();
                     let number = p.number;
-                    repo.commits.push(MasterCommit {
-                        sha: c.id.clone(),
-                        message: c.msg.clone(),
-                        login: c.author_login.clone(),
-                        at: merged,
-                        pr: Some(number),
+                    p.reviews.push(Review {
+                        id: review_id(seed, service, at, &format!("{number}{login}")),
+                        login,
+                        state: ReviewState::Approved,
+                        at,
+                        body: "LGTM".into(),
+                        commit_id: head,
                     });
-                    consumed = true;
-                    continue;
                 }
+                p.merged_at = Some(merged);
+                p.merge_commit_sha = Some(c.id.clone());
+                let number = p.number;
+                repo.commits.push(MasterCommit {
+                    sha: c.id.clone(),
+                    message: c.msg.clone(),
+                    login: c.author_login.clone(),
+                    at: merged,
+                    pr: Some(number),
+                });
+                consumed = true;
+                continue;
+            }
             let mc = MasterCommit {
                 sha: c.id.clone(),
                 message: c.msg.clone(),

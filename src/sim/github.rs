@@ -697,9 +697,10 @@ fn job_builds<'a>(ctx: &Ctx<'a>, job: &str) -> impl Iterator<Item = &'a Build> +
 /// Head SHA and when it was pushed.
 fn pull_head(ctx: &Ctx, p: &Pull) -> (String, Ms) {
     if let Some(job) = &p.jenkins_job
-        && let Some(b) = job_builds(ctx, job).last() {
-            return (b.ctx.sha.clone(), b.start - QUIET_PERIOD);
-        }
+        && let Some(b) = job_builds(ctx, job).last()
+    {
+        return (b.ctx.sha.clone(), b.start - QUIET_PERIOD);
+    }
     (p.head_sha.clone(), p.created_at - 5 * MIN)
 }
 
@@ -1473,11 +1474,10 @@ fn deliveries_page(ctx: &Ctx, req: &ApiReq, repo: &Repo) -> Reply {
     let more = skip + page.len() < all.len();
     let items: Vec<Value> = page.iter().map(|d| delivery_json(repo, d)).collect();
     let mut r = ok(&Value::Array(items));
-    if more
-        && let Some(last) = page.last() {
-            let next = url_with(ctx, req, "cursor", &format!("v1_{}", last.id));
-            r.headers.push((header::LINK, format!("<{next}>; rel=\"next\"")));
-        }
+    if more && let Some(last) = page.last() {
+        let next = url_with(ctx, req, "cursor", &format!("v1_{}", last.id));
+        r.headers.push((header::LINK, format!("<{next}>; rel=\"next\"")));
+    }
     r
 }
 

@@ -707,9 +707,10 @@ fn stage_json(job: &Job, b: &Build, s: &Stage, now: Ms) -> Value {
     m.insert("execNode".into(), json!(""));
     m.insert("status".into(), json!(s.status.as_str()));
     if let Some(e) = &s.error
-        && s.status == NodeStatus::Failed {
-            m.insert("error".into(), json!({"message": e.message, "type": e.kind}));
-        }
+        && s.status == NodeStatus::Failed
+    {
+        m.insert("error".into(), json!({"message": e.message, "type": e.kind}));
+    }
     m.insert("startTimeMillis".into(), json!(s.start));
     m.insert("durationMillis".into(), json!(s.duration(now)));
     m.insert("pauseDurationMillis".into(), json!(s.pause_total(now)));

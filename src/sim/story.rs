@@ -453,10 +453,11 @@ impl World {
             c.timestamp = t;
         }
         if self.live
-            && let Some(service) = Forge::service_of_job(job) {
-                // Merged on GitHub seconds before the push reached Jenkins.
-                self.forge.push_live(service, &mut commits, at - QUIET_PERIOD);
-            }
+            && let Some(service) = Forge::service_of_job(job)
+        {
+            // Merged on GitHub seconds before the push reached Jenkins.
+            self.forge.push_live(service, &mut commits, at - QUIET_PERIOD);
+        }
         if let Some(last) = commits.last() {
             self.heads.insert(job.to_string(), (last.id.clone(), last.msg.clone()));
         }
@@ -712,11 +713,11 @@ impl World {
                 Scenario::Release,
                 Some(sha),
                 None,
-            )
-                && let Some(b) = self.jobs.get_mut(&project).and_then(|j| j.build_mut(n)) {
-                    let more = b.advance(until);
-                    debug_assert!(more.is_empty() && fx.is_empty());
-                }
+            ) && let Some(b) = self.jobs.get_mut(&project).and_then(|j| j.build_mut(n))
+            {
+                let more = b.advance(until);
+                debug_assert!(more.is_empty() && fx.is_empty());
+            }
         }
     }
 
