@@ -16,7 +16,6 @@ mod servers;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flightdeck::config::RegistrySourceConfig;
@@ -25,7 +24,6 @@ use flightdeck::sources::registry::map::OCI_MANIFEST;
 use flightdeck::sources::retag::RetagOutcome;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NAME: &str = "promotion bench";
 const REPO: &str = "shop/app";
@@ -487,92 +485,6 @@ impl Skopeo {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// A counting TCP proxy in front of the registry
-
-#[derive(Default, Debug, Clone)]
-struct Traffic {
-    /// Request lines seen (`PUT /v2/shop/app/manifests/staging-3 HTTP/1.1`).
-    requests: Vec<String>,
-    /// Bytes client → registry.
-    sent: u64,
-    /// Bytes registry → client.
-    received: u64,
-}
-
-struct Proxy {
-    port: u16,
-    traffic: Arc<Mutex<Traffic>>,
-}
-
-impl Proxy {
-    fn take(&self) -> Traffic {
-        std::mem::take(&mut *self.traffic.lock().expect("traffic lock"))
-    }
-}
-
-const METHODS: [&str; 6] = ["GET ", "HEAD ", "PUT ", "POST ", "PATCH ", "DELETE "];
-
-async fn proxy(upstream: u16) -> Proxy {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let port = listener.local_addr().expect("proxy address").port();
-    let traffic = Arc::new(Mutex::new(Traffic::default()));
-    let t = traffic.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
-                continue;
-            };
-            let _ = client.set_nodelay(true);
-            let _ = server.set_nodelay(true);
-            let (mut cr, mut cw) = client.into_split();
-            let (mut sr, mut sw) = server.into_split();
-            let up = t.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut line = Vec::new();
-                loop {
-                    let n = match cr.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    {
-                        let mut tr = up.lock().expect("traffic lock");
-                        tr.sent += n as u64;
-                        for &b in &buf[..n] {
-                            if b == b'\n' {
-                                let l = String::from_utf8_lossy(&line).trim_end().to_string();
-                                if METHODS.iter().any(|m| l.starts_with(m)) && l.ends_with("HTTP/1.1") {
-                                    tr.requests.push(l);
-                                }
-                                line.clear();
-                            } else if line.len() < 4096 {
-                                line.push(b);
-                            }
-                        }
-                    }
-                    if sw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = sw.shutdown().await;
-            });
-            let down = t.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = match sr.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    down.lock().expect("traffic lock").received += n as u64;
-                    if cw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = cw.shutdown().await;
-            });
-        }
-    });
-    Proxy { port, traffic }
-}
+#[path = "../tests/common/counting_proxy.rs"]
+mod counting_proxy;
+use counting_proxy::{Traffic, proxy};

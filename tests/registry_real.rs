@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flightdeck::config::RegistrySourceConfig;
@@ -21,7 +21,6 @@ use flightdeck::sources::registry::{RegistryClient, RegistryPoller, remote_diges
 use flightdeck::sources::retag::RetagOutcome;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 const BINARY: &str = "/usr/bin/docker-registry";
@@ -325,100 +324,9 @@ async fn seed(base: &str) -> Seeded {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// A counting TCP proxy in front of the registry
-
-#[derive(Default, Debug, Clone)]
-struct Traffic {
-    /// Request lines seen (`PUT /v2/shop/payments-api/manifests/staging HTTP/1.1`).
-    requests: Vec<String>,
-    sent: u64,
-    received: u64,
-}
-
-impl Traffic {
-    fn count(&self, method: &str, path_part: &str) -> usize {
-        self.requests
-            .iter()
-            .filter(|r| r.starts_with(&format!("{method} ")) && r.contains(path_part))
-            .count()
-    }
-}
-
-struct Proxy {
-    port: u16,
-    traffic: Arc<Mutex<Traffic>>,
-}
-
-impl Proxy {
-    fn take(&self) -> Traffic {
-        std::mem::take(&mut *self.traffic.lock().unwrap())
-    }
-}
-
-const METHODS: [&str; 6] = ["GET ", "HEAD ", "PUT ", "POST ", "PATCH ", "DELETE "];
-
-async fn proxy(upstream: u16) -> Proxy {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let traffic = Arc::new(Mutex::new(Traffic::default()));
-    let t = traffic.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
-                continue;
-            };
-            let (mut cr, mut cw) = client.into_split();
-            let (mut sr, mut sw) = server.into_split();
-            let up = t.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                let mut line = Vec::new();
-                loop {
-                    let n = match cr.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    {
-                        let mut tr = up.lock().unwrap();
-                        tr.sent += n as u64;
-                        for &b in &buf[..n] {
-                            if b == b'\n' {
-                                let l = String::from_utf8_lossy(&line).trim_end().to_string();
-                                if METHODS.iter().any(|m| l.starts_with(m)) && l.ends_with("HTTP/1.1") {
-                                    tr.requests.push(l);
-                                }
-                                line.clear();
-                            } else if line.len() < 4096 {
-                                line.push(b);
-                            }
-                        }
-                    }
-                    if sw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = sw.shutdown().await;
-            });
-            let down = t.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    let n = match sr.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    down.lock().unwrap().received += n as u64;
-                    if cw.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = cw.shutdown().await;
-            });
-        }
-    });
-    Proxy { port, traffic }
-}
+#[path = "common/counting_proxy.rs"]
+mod counting_proxy;
+use counting_proxy::proxy;
 
 fn registry_config(url: &str) -> RegistrySourceConfig {
     RegistrySourceConfig {
