@@ -722,6 +722,9 @@ fn scan_link(inputs: &ChainInputs<'_>, build: &Build, version: Option<&str>, pol
         let reason = if build.status.is_active() {
             return Link::new(kind, LinkStatus::Pending, "no scan yet: the build is still running")
                 .evidence(Some(&build.url));
+        } else if build.status != Status::Ok && image.is_none() {
+            return Link::new(kind, LinkStatus::Pending, "no image to scan: the build did not pass")
+                .evidence(Some(&build.url));
         } else if inputs.service.image.is_none() {
             "no image repository configured".to_string()
         } else if image.is_some() {
