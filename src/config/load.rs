@@ -33,6 +33,15 @@ pub struct Config {
     pub registries: Vec<RegistrySourceConfig>,
     pub ecr: Option<EcrSourceConfig>,
     pub engine: Option<EngineSourceConfig>,
+    /// Kubernetes clusters, one kubeconfig context each.
+    pub kubernetes: Vec<super::KubeSourceConfig>,
+    /// AWX / Ansible Tower servers.
+    pub awx: Vec<super::AwxSourceConfig>,
+    /// The four-eyes rule on protected environments (on unless `[approvals] four_eyes = false`).
+    pub four_eyes: bool,
+    /// The operator's identity per source name (Jenkins user id, AWX username, cluster identity),
+    /// compared with who started a run.
+    pub identities: std::collections::BTreeMap<String, String>,
     pub environments: Vec<EnvironmentConfig>,
     pub services: Vec<Service>,
     pub keymap: Keymap,
@@ -686,6 +695,7 @@ pub fn load_from_str(
             sonar: sonar_ref,
             nexus: nexus_ref,
             image,
+            deploy: std::collections::BTreeMap::new(),
             chain,
         });
     }
@@ -744,6 +754,10 @@ pub fn load_from_str(
         registries,
         ecr,
         engine,
+        kubernetes: Vec::new(),
+        awx: Vec::new(),
+        four_eyes: true,
+        identities: std::collections::BTreeMap::new(),
         environments: raw.environments,
         services,
         keymap,
@@ -1155,6 +1169,8 @@ impl Config {
                     crate::model::PromotionStrategy::Retag => "retag",
                     crate::model::PromotionStrategy::Jenkins => "jenkins",
                     crate::model::PromotionStrategy::Both => "both",
+                    crate::model::PromotionStrategy::Kubernetes => "kubernetes",
+                    crate::model::PromotionStrategy::Awx => "awx",
                 };
                 let _ = writeln!(
                     out,

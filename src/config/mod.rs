@@ -1,5 +1,6 @@
 //! Configuration: the TOML schema, loading with precise errors, secrets, the keymap and themes.
 
+mod deploy;
 mod error;
 mod images;
 mod keymap;
@@ -8,6 +9,7 @@ mod schema;
 mod secret;
 mod theme;
 
+pub use deploy::{AwxAuth, AwxSourceConfig, KubeSourceConfig};
 pub use error::ConfigError;
 pub use images::{EcrSourceConfig, EngineSourceConfig, RegistrySourceConfig, check_engine_host};
 pub use keymap::{Action as KeyAction, KeyCodeSpec, KeySpec, Keymap};

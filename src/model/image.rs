@@ -35,11 +35,17 @@ pub enum PromotionStrategy {
     Jenkins,
     /// Retag, then run the deploy job.
     Both,
+    /// Retag, then patch the Deployment's container to the digest-pinned image and follow the
+    /// rollout.
+    Kubernetes,
+    /// Retag, then launch the environment's AWX job template with the version and digest.
+    Awx,
 }
 
 impl PromotionStrategy {
     pub fn retags(self) -> bool {
-        matches!(self, PromotionStrategy::Retag | PromotionStrategy::Both)
+        // Every strategy but a bare Jenkins deploy records the promotion as the env tag first.
+        !matches!(self, PromotionStrategy::Jenkins)
     }
 
     pub fn deploys(self) -> bool {

@@ -4,6 +4,7 @@
 mod artifact;
 mod build;
 pub mod chain;
+mod deploy;
 mod github;
 mod health;
 mod image;
@@ -19,6 +20,7 @@ pub use artifact::{ArtifactState, Asset};
 pub use build::{
     Build, BuildArtifact, Cause, LoadSummary, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts,
 };
+pub use deploy::{AwxTemplateRef, DeployTarget, WorkloadRef};
 pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource};
 pub use github::{
     BranchProtection, CheckItem, Delivery, Hook, MergedPull, Protection, PullRequest, RepoCommit, RepoState,

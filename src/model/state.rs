@@ -57,6 +57,9 @@ pub struct Service {
     pub nexus: Option<NexusRef>,
     #[serde(default)]
     pub image: Option<ImageRef>,
+    /// Where it runs, by environment name: Kubernetes workload and/or AWX template.
+    #[serde(default)]
+    pub deploy: BTreeMap<String, super::DeployTarget>,
     /// The shop's gates as they apply to this service, and where its test results are.
     #[serde(default)]
     pub chain: ChainConfig,
@@ -73,6 +76,7 @@ impl Service {
             sonar: None,
             nexus: None,
             image: None,
+            deploy: BTreeMap::new(),
             chain: ChainConfig::default(),
         }
     }
