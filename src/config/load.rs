@@ -169,6 +169,7 @@ pub fn load_from_str(
         |span: Range<usize>, key: &str, msg: String| ConfigError::new(path, msg).at(text, span.start).key(key);
 
     // Sources.
+    let mut identities = std::collections::BTreeMap::new();
     let mut jenkins = Vec::new();
     let mut names = BTreeSet::new();
     for (i, src) in raw.sources.jenkins.iter().enumerate() {
@@ -206,6 +207,9 @@ pub fn load_from_str(
                 &key("user"),
                 "a token needs a `user` to go with it (Jenkins API tokens belong to a user)".into(),
             ));
+        }
+        if let Some(who) = src.identity.clone().or_else(|| src.user.clone()) {
+            identities.insert(name.clone(), who);
         }
         jenkins.push(JenkinsSourceConfig {
             name,
@@ -407,6 +411,105 @@ pub fn load_from_str(
         }
         None => None,
     };
+    let mut kubernetes = Vec::new();
+    for (i, c) in raw.sources.kubernetes.iter().enumerate() {
+        let key = |k: &str| format!("sources.kubernetes[{i}].{k}");
+        let name = c.name.get_ref().trim().to_string();
+        if name.is_empty() || !names.insert(name.clone()) || RESERVED_NAMES.contains(&name.as_str()) {
+            return Err(located(
+                c.name.span(),
+                &key("name"),
+                format!("the source name `{name}` is empty or already taken; give this cluster its own `name`"),
+            ));
+        }
+        let context = c.context.get_ref().trim().to_string();
+        if context.is_empty() {
+            return Err(located(
+                c.context.span(),
+                &key("context"),
+                "the context is empty".into(),
+            ));
+        }
+        let identity = c.identity.clone().unwrap_or_else(super::deploy::os_user);
+        identities.insert(name.clone(), identity.clone());
+        kubernetes.push(super::KubeSourceConfig {
+            name,
+            context,
+            kubeconfig: c.kubeconfig.clone(),
+            identity: Some(identity),
+            timeout: Duration::from_secs(c.timeout_secs.max(1)),
+        });
+    }
+    let mut awx = Vec::new();
+    for (i, c) in raw.sources.awx.iter().enumerate() {
+        let key = |k: &str| format!("sources.awx[{i}].{k}");
+        let name = c.name.get_ref().trim().to_string();
+        if name.is_empty() || !names.insert(name.clone()) || RESERVED_NAMES.contains(&name.as_str()) {
+            return Err(located(
+                c.name.span(),
+                &key("name"),
+                format!("the source name `{name}` is empty or already taken; give this AWX its own `name`"),
+            ));
+        }
+        let url = parse_url(&c.url).map_err(|m| located(c.url.span(), &key("url"), m))?;
+        let (token, _) = resolve_secret(
+            (c.token_env.as_ref(), "token_env"),
+            (c.token_command.as_ref(), "token_command"),
+            env,
+        )
+        .map_err(|(span, k, m)| located(span, &key(k), m))?;
+        let (password, _) = resolve_secret(
+            (c.password_env.as_ref(), "password_env"),
+            (c.password_command.as_ref(), "password_command"),
+            env,
+        )
+        .map_err(|(span, k, m)| located(span, &key(k), m))?;
+        let auth = match (token, &c.user, password) {
+            (Some(t), None, None) => super::AwxAuth::Token(t),
+            (None, Some(u), Some(p)) => super::AwxAuth::Basic {
+                user: u.clone(),
+                password: p,
+            },
+            (Some(_), _, _) => {
+                return Err(located(
+                    c.url.span(),
+                    &key("token_env"),
+                    "use a token or a user with a password, not both".into(),
+                ));
+            }
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(located(
+                    c.url.span(),
+                    &key(if c.user.is_some() { "password_env" } else { "user" }),
+                    "`user` and a password (`password_env` or `password_command`) go together".into(),
+                ));
+            }
+            (None, None, None) => {
+                return Err(located(
+                    c.url.span(),
+                    &key("token_env"),
+                    "AWX needs credentials: `token_env` / `token_command` (a personal access token), or `user` with `password_env` / `password_command`".into(),
+                ));
+            }
+        };
+        let identity = c
+            .identity
+            .clone()
+            .or_else(|| c.user.clone())
+            .unwrap_or_else(super::deploy::os_user);
+        identities.insert(name.clone(), identity.clone());
+        awx.push(super::AwxSourceConfig {
+            name,
+            url,
+            auth,
+            identity: Some(identity),
+            poll_interval: Duration::from_secs(c.poll_interval_secs.max(2)),
+            timeout: Duration::from_secs(c.timeout_secs.max(1)),
+            jobs_per_template: c.jobs_per_template.clamp(1, 50),
+            insecure_tls: c.insecure_tls,
+        });
+    }
+
     let base_scan =
         scan_policy(&ScanPolicy::default(), &raw.scan, "scan").map_err(|(span, k, m)| located(span, &k, m))?;
 
@@ -616,11 +719,13 @@ pub fn load_from_str(
                     None | Some((_, "retag")) => PromotionStrategy::Retag,
                     Some((_, "jenkins")) => PromotionStrategy::Jenkins,
                     Some((_, "both")) => PromotionStrategy::Both,
+                    Some((_, "kubernetes")) => PromotionStrategy::Kubernetes,
+                    Some((_, "awx")) => PromotionStrategy::Awx,
                     Some((p, other)) => {
                         return Err(located(
                             p.span(),
                             &key("image.promotion"),
-                            format!("`{other}` is not one of retag, jenkins, both"),
+                            format!("`{other}` is not one of retag, jenkins, both, kubernetes, awx"),
                         ));
                     }
                 };
@@ -682,6 +787,119 @@ pub fn load_from_str(
                 "names Jenkins jobs but no [[sources.jenkins]] is configured".into(),
             ));
         }
+        let mut deploy = std::collections::BTreeMap::new();
+        for (env_name, d) in &s.deploy {
+            let env_key = |k: &str| key(&format!("deploy.{}.{k}", env_name.get_ref()));
+            if !env_names.contains(env_name.get_ref()) {
+                return Err(located(
+                    env_name.span(),
+                    &key(&format!("deploy.{}", env_name.get_ref())),
+                    format!("`{}` is not one of the [[environments]]", env_name.get_ref()),
+                ));
+            }
+            let kubernetes = match &d.kubernetes {
+                Some(w) => {
+                    if !kubernetes.iter().any(|k| &k.name == w.cluster.get_ref()) {
+                        return Err(located(
+                            w.cluster.span(),
+                            &env_key("kubernetes.cluster"),
+                            format!("no [[sources.kubernetes]] is named `{}`", w.cluster.get_ref()),
+                        ));
+                    }
+                    let deployment = w.deployment.clone().unwrap_or_else(|| name.clone());
+                    for (k, v) in [("namespace", w.namespace.get_ref()), ("deployment", &deployment)] {
+                        if !super::deploy::valid_kube_name(v) {
+                            return Err(located(
+                                w.namespace.span(),
+                                &env_key(&format!("kubernetes.{k}")),
+                                format!("`{v}` is not a valid Kubernetes name (lowercase letters, digits, `-`, `.`)"),
+                            ));
+                        }
+                    }
+                    Some(crate::model::WorkloadRef {
+                        cluster: w.cluster.get_ref().clone(),
+                        namespace: w.namespace.get_ref().clone(),
+                        container: w.container.clone().unwrap_or_else(|| deployment.clone()),
+                        deployment,
+                    })
+                }
+                None => None,
+            };
+            let awx_ref = match &d.awx {
+                Some(a) => {
+                    let source = match &a.source {
+                        Some(src) => {
+                            if !awx.iter().any(|x| &x.name == src.get_ref()) {
+                                return Err(located(
+                                    src.span(),
+                                    &env_key("awx.source"),
+                                    format!("no [[sources.awx]] is named `{}`", src.get_ref()),
+                                ));
+                            }
+                            src.get_ref().clone()
+                        }
+                        None => match awx.first() {
+                            Some(x) => x.name.clone(),
+                            None => {
+                                return Err(located(
+                                    a.template.span(),
+                                    &env_key("awx"),
+                                    "names an AWX template but no [[sources.awx]] is configured".into(),
+                                ));
+                            }
+                        },
+                    };
+                    if a.template.get_ref().trim().is_empty() {
+                        return Err(located(
+                            a.template.span(),
+                            &env_key("awx.template"),
+                            "the template name is empty".into(),
+                        ));
+                    }
+                    Some(crate::model::AwxTemplateRef {
+                        source,
+                        template: a.template.get_ref().trim().to_string(),
+                        workflow: a.workflow,
+                    })
+                }
+                None => None,
+            };
+            deploy.insert(
+                env_name.get_ref().clone(),
+                crate::model::DeployTarget {
+                    kubernetes,
+                    awx: awx_ref,
+                },
+            );
+        }
+        if let Some(img) = &image {
+            let needs = match img.promotion {
+                PromotionStrategy::Kubernetes => Some("kubernetes"),
+                PromotionStrategy::Awx => Some("awx"),
+                _ => None,
+            };
+            if let Some(what) = needs {
+                let has = deploy.values().any(|d: &crate::model::DeployTarget| match what {
+                    "kubernetes" => d.kubernetes.is_some(),
+                    _ => d.awx.is_some(),
+                });
+                if !has {
+                    let span = s
+                        .image
+                        .as_ref()
+                        .and_then(|i| i.promotion.as_ref())
+                        .map(|p| p.span())
+                        .unwrap_or(s.name.span());
+                    return Err(located(
+                        span,
+                        &key("image.promotion"),
+                        format!(
+                            "promotion `{what}` needs a [services.deploy.ENV] {what} target for at least one environment"
+                        ),
+                    ));
+                }
+            }
+        }
         services.push(Service {
             name,
             repo: s.repo.clone(),
@@ -695,7 +913,7 @@ pub fn load_from_str(
             sonar: sonar_ref,
             nexus: nexus_ref,
             image,
-            deploy: std::collections::BTreeMap::new(),
+            deploy,
             chain,
         });
     }
@@ -754,10 +972,10 @@ pub fn load_from_str(
         registries,
         ecr,
         engine,
-        kubernetes: Vec::new(),
-        awx: Vec::new(),
-        four_eyes: true,
-        identities: std::collections::BTreeMap::new(),
+        kubernetes,
+        awx,
+        four_eyes: raw.approvals.four_eyes,
+        identities,
         environments: raw.environments,
         services,
         keymap,

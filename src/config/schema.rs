@@ -30,6 +30,9 @@ pub struct RawConfig {
     pub scan: super::images::ScanPolicyConfig,
     #[serde(default)]
     pub services: Vec<ServiceConfig>,
+    /// Who may approve what.
+    #[serde(default)]
+    pub approvals: super::deploy::ApprovalsConfig,
     /// Action name → keys, e.g. `trigger_build = ["b"]`.
     #[serde(default)]
     pub keymap: BTreeMap<Spanned<String>, Spanned<Vec<String>>>,
@@ -84,6 +87,12 @@ pub struct SourcesConfig {
     pub ecr: Option<super::images::EcrConfig>,
     /// The build host's Docker engine.
     pub docker: Option<super::images::DockerEngineConfig>,
+    /// Kubernetes clusters, one kubeconfig context each.
+    #[serde(default)]
+    pub kubernetes: Vec<super::deploy::KubernetesConfig>,
+    /// AWX / Ansible Tower servers.
+    #[serde(default)]
+    pub awx: Vec<super::deploy::AwxConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +214,8 @@ pub struct JenkinsConfig {
     /// Skip TLS certificate verification (self-signed lab servers only).
     #[serde(default)]
     pub insecure_tls: bool,
+    /// The operator's Jenkins user id (four-eyes); default: `user`.
+    pub identity: Option<String>,
 }
 
 fn default_jenkins_name() -> Spanned<String> {
@@ -244,6 +255,9 @@ pub struct ServiceConfig {
     pub nexus: Option<ServiceNexusConfig>,
     /// The service's image repository, tag convention and promotion strategy.
     pub image: Option<super::images::ServiceImageConfig>,
+    /// Where it runs, by environment name: `[services.deploy.production] kubernetes = {…}`.
+    #[serde(default)]
+    pub deploy: BTreeMap<Spanned<String>, super::deploy::ServiceDeployConfig>,
     /// Overrides of the shop's scan policy for this service.
     #[serde(default)]
     pub scan: super::images::ScanPolicyConfig,
