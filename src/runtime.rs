@@ -85,6 +85,10 @@ impl Runtime {
                     read_only: e.read_only,
                 })
                 .collect(),
+            approvals: crate::model::ApprovalPolicy {
+                four_eyes: config.four_eyes,
+                identities: config.identities.clone(),
+            },
             ..State::default()
         };
         let mut clients = HashMap::new();

@@ -8,6 +8,7 @@ mod deploy;
 mod github;
 mod health;
 mod image;
+pub mod inbox;
 pub mod policy;
 mod quality;
 mod reduce;
@@ -20,8 +21,9 @@ pub use artifact::{ArtifactState, Asset};
 pub use build::{
     Build, BuildArtifact, Cause, LoadSummary, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts,
 };
-pub use deploy::{AwxTemplateRef, DeployTarget, WorkloadRef};
 pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource};
+pub use inbox::{ApprovalPolicy, FourEyes, InboxItem, InboxKind};
+pub use deploy::{AwxTemplateRef, DeployTarget, WorkloadRef};
 pub use github::{
     BranchProtection, CheckItem, Delivery, Hook, MergedPull, Protection, PullRequest, RepoCommit, RepoState,
     ReviewState, ReviewVerdict, combine,
