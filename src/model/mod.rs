@@ -4,6 +4,7 @@
 mod artifact;
 mod build;
 pub mod chain;
+mod cluster;
 mod deploy;
 mod github;
 mod health;
@@ -23,6 +24,13 @@ pub use build::{
 };
 pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource};
 pub use inbox::{ApprovalPolicy, FourEyes, InboxItem, InboxKind};
+pub use cluster::{
+    ANNOTATION_CHANGE_CAUSE, ANNOTATION_RESTARTED_AT, ANNOTATION_REVISION, ANNOTATION_STARTED_BY, ClusterChange,
+    ClusterKind, ClusterObject, ClusterObjects, ClusterState, Condition, ContainerSpec, ContainerStatusInfo,
+    DeploymentInfo, EventInfo, LABEL_POD_TEMPLATE_HASH, MAX_EVENTS_PER_NAMESPACE, NamespaceState, PodInfo,
+    ReplicaSetInfo, RolloutPhase, RolloutStatus, RunningDigest, Terminated, UndoPlan, Waiting, WorkloadView,
+    image_digest, paused_undo_error, plan_undo, rollout_status,
+};
 pub use deploy::{AwxTemplateRef, DeployTarget, WorkloadRef};
 pub use github::{
     BranchProtection, CheckItem, Delivery, Hook, MergedPull, Protection, PullRequest, RepoCommit, RepoState,

@@ -83,6 +83,12 @@ pub enum Update {
         source: String,
         engine: EngineState,
     },
+    /// A Kubernetes source saw objects of one namespace change (a watch's list or event).
+    Cluster {
+        source: String,
+        namespace: String,
+        change: super::ClusterChange,
+    },
     /// What a rate-limited source has left.
     RateLimit {
         source: String,
@@ -204,6 +210,17 @@ impl State {
                         self.rechain(&service);
                     }
                 }
+            }
+            Update::Cluster {
+                source,
+                namespace,
+                change,
+            } => {
+                let cluster = match self.clusters.get_mut(&source) {
+                    Some(c) => c,
+                    None => self.clusters.entry(source).or_default(),
+                };
+                cluster.apply(&namespace, change);
             }
             Update::RateLimit {
                 source,

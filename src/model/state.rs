@@ -41,6 +41,9 @@ pub struct State {
     /// Docker engines on build hosts, by source name.
     #[serde(default)]
     pub engines: BTreeMap<String, EngineState>,
+    /// Kubernetes clusters (watched namespaces), by source name.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, super::ClusterState>,
     /// Who may approve what (four-eyes and the operator's identities), from the config.
     #[serde(default)]
     pub approvals: super::ApprovalPolicy,

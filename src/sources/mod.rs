@@ -7,6 +7,7 @@ pub mod engine;
 pub mod github;
 pub mod http;
 pub mod jenkins;
+pub mod kube;
 pub mod nexus;
 pub mod poller;
 pub mod registry;
