@@ -2,6 +2,7 @@
 //! ([`State::apply`]) merges them, the UI only reads.
 
 mod artifact;
+mod awx;
 mod build;
 pub mod chain;
 mod cluster;
@@ -19,6 +20,7 @@ mod state;
 mod status;
 
 pub use artifact::{ArtifactState, Asset};
+pub use awx::{AwxApproval, AwxJob, AwxJobStatus, AwxKind, AwxMissingTemplate, AwxState, AwxTemplate};
 pub use build::{
     Build, BuildArtifact, Cause, LoadSummary, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts,
 };

@@ -89,6 +89,11 @@ pub enum Update {
         namespace: String,
         change: super::ClusterChange,
     },
+    /// One AWX server's templates, recent jobs and pending approvals (a complete snapshot).
+    Awx {
+        source: String,
+        state: super::AwxState,
+    },
     /// What a rate-limited source has left.
     RateLimit {
         source: String,
@@ -221,6 +226,9 @@ impl State {
                     None => self.clusters.entry(source).or_default(),
                 };
                 cluster.apply(&namespace, change);
+            }
+            Update::Awx { source, state } => {
+                self.awx.insert(source, state);
             }
             Update::RateLimit {
                 source,

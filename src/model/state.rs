@@ -44,6 +44,9 @@ pub struct State {
     /// Kubernetes clusters (watched namespaces), by source name.
     #[serde(default)]
     pub clusters: BTreeMap<String, super::ClusterState>,
+    /// AWX / Ansible Tower servers (templates, jobs, pending approvals), by source name.
+    #[serde(default)]
+    pub awx: BTreeMap<String, super::AwxState>,
     /// Who may approve what (four-eyes and the operator's identities), from the config.
     #[serde(default)]
     pub approvals: super::ApprovalPolicy,

@@ -1,6 +1,7 @@
 //! Upstream systems. Each module turns HTTP into typed [`crate::model::Update`]s and knows nothing
 //! of the screen. Polling tasks never share state with the renderer: they send updates down a channel.
 
+pub mod awx;
 pub mod backoff;
 pub mod ecr;
 pub mod engine;
