@@ -15,6 +15,7 @@ use crate::sources::engine::EnginePoller;
 use crate::sources::github::{GithubClient, GithubPoller, WatchedRepo};
 use crate::sources::http::HttpError;
 use crate::sources::jenkins::{JenkinsClient, JenkinsPoller, WatchedJob};
+use crate::sources::kube::{KubeClients, KubeSource};
 use crate::sources::nexus::{NexusClient, NexusPoller, WatchedArtifact};
 use crate::sources::poller;
 use crate::sources::registry::RegistryPoller;
@@ -34,6 +35,8 @@ enum AnyPoller {
     Registry(RegistryPoller),
     Ecr(EcrPoller),
     Engine(EnginePoller),
+    /// Kubernetes watches (one source per kubeconfig context); `poll_once` lists once.
+    Kube(KubeSource),
 }
 
 impl AnyPoller {
@@ -46,6 +49,8 @@ impl AnyPoller {
             AnyPoller::Registry(p) => p.poll_once().await,
             AnyPoller::Ecr(p) => p.poll_once().await,
             AnyPoller::Engine(p) => p.poll_once().await,
+            // The source reports its own health; the error is already on its line.
+            AnyPoller::Kube(p) => p.list_once().await.map_err(|e| HttpError::Request(e.to_string())),
         }
     }
 
@@ -58,6 +63,7 @@ impl AnyPoller {
             AnyPoller::Registry(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Ecr(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Engine(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Kube(p) => tokio::spawn(p.run()),
         };
     }
 }
@@ -68,6 +74,8 @@ pub struct Runtime {
     pub rx: mpsc::UnboundedReceiver<Update>,
     pub executor: Executor,
     pub refresh: HashMap<String, Arc<Notify>>,
+    /// Every configured cluster's client (connected on first use), for the action executor.
+    pub kube_clients: KubeClients,
     pollers: Vec<AnyPoller>,
 }
 
@@ -281,6 +289,32 @@ impl Runtime {
             )));
             refresh.insert(cfg.name.clone(), notify);
         }
+        let kube_clients = KubeClients::new(&config.kubernetes);
+        for cfg in &config.kubernetes {
+            // Watch only the namespaces the services' workloads on this cluster live in.
+            let namespaces: Vec<String> = config
+                .services
+                .iter()
+                .flat_map(|s| s.deploy.values())
+                .filter_map(|t| t.kubernetes.as_ref())
+                .filter(|w| w.cluster == cfg.name)
+                .map(|w| w.namespace.clone())
+                .collect();
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                &cfg.name,
+                "kubernetes",
+                &cfg.context,
+                crate::sources::kube::watch::HEARTBEAT.as_secs(),
+            )));
+            if let Some(client) = kube_clients.cluster(&cfg.name) {
+                pollers.push(AnyPoller::Kube(KubeSource::new(
+                    &cfg.name,
+                    client,
+                    namespaces,
+                    tx.clone(),
+                )));
+            }
+        }
         let executor =
             Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone()).with_registries(registries);
         Ok(Runtime {
@@ -289,6 +323,7 @@ impl Runtime {
             rx,
             executor,
             refresh,
+            kube_clients,
             pollers,
         })
     }

@@ -336,7 +336,7 @@ impl NamespaceState {
                     }
                     ClusterObjects::Pods(v) => self.pods = v.into_iter().map(|o| (o.name.clone(), o)).collect(),
                     ClusterObjects::Events(mut v) => {
-                        v.sort_by(|a, b| a.last_seen.cmp(&b.last_seen));
+                        v.sort_by_key(|e| e.last_seen);
                         let excess = v.len().saturating_sub(MAX_EVENTS_PER_NAMESPACE);
                         v.drain(..excess);
                         self.events = v;
@@ -418,7 +418,7 @@ impl NamespaceState {
             _ => false,
         };
         let mut events: Vec<&EventInfo> = self.events.iter().filter(|e| about(e)).collect();
-        events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        events.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
         Some(WorkloadView {
             deployment: d,
             status: rollout_status(d),
