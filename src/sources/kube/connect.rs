@@ -74,11 +74,48 @@ pub async fn connect(cfg: &KubeSourceConfig) -> Result<Client, KubeError> {
     let kubeconfig = tokio::task::spawn_blocking(move || read_kubeconfig(path.as_deref()))
         .await
         .map_err(|e| KubeError::Config(format!("reading the kubeconfig: {e}")))??;
+    let plugin = exec_command(&kubeconfig, &cfg.context);
     let config = client_config(kubeconfig, &cfg.context, cfg.timeout).await?;
     tokio::task::spawn_blocking(move || Client::try_from(config))
         .await
         .map_err(|e| KubeError::Config(format!("building the client: {e}")))?
-        .map_err(KubeError::from)
+        .map_err(|e| match (KubeError::from(e), plugin) {
+            (KubeError::Config(m), Some(plugin)) => KubeError::Config(format!("`{plugin}`: {m}")),
+            (other, _) => other,
+        })
+}
+
+/// The exec plugin a context's user runs (`aws eks get-token`…), to name it in errors.
+pub fn exec_command(kubeconfig: &Kubeconfig, context: &str) -> Option<String> {
+    let user = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?
+        .user
+        .clone()?;
+    let exec = kubeconfig
+        .auth_infos
+        .iter()
+        .find(|a| a.name == user)?
+        .auth_info
+        .as_ref()?
+        .exec
+        .as_ref()?;
+    // The command and its subcommand words, without flags and their values (`aws eks get-token`).
+    let mut words = vec![exec.command.clone()?];
+    let mut flag_value = false;
+    for arg in exec.args.iter().flatten() {
+        if arg.starts_with('-') {
+            flag_value = !arg.contains('=');
+        } else if flag_value {
+            flag_value = false;
+        } else {
+            words.push(arg.clone());
+        }
+    }
+    Some(words.join(" "))
 }
 
 /// One cluster's client, built on first use and rebuilt after [`LazyClient::invalidate`].
@@ -158,5 +195,129 @@ impl KubeClients {
 
     pub fn is_empty(&self) -> bool {
         self.clusters.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(kubeconfig: &Path, context: &str) -> KubeSourceConfig {
+        KubeSourceConfig {
+            name: "test".into(),
+            context: context.into(),
+            kubeconfig: Some(kubeconfig.to_path_buf()),
+            identity: None,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// A kubeconfig whose one user runs `sh -c SCRIPT` as its exec plugin.
+    fn exec_kubeconfig(dir: &Path, script: &str) -> std::path::PathBuf {
+        let path = dir.join("config");
+        let yaml = format!(
+            r#"apiVersion: v1
+kind: Config
+clusters:
+- name: arn:aws:eks:eu-west-1:111122223333:cluster/shop
+  cluster:
+    server: https://127.0.0.1:1
+contexts:
+- name: arn:aws:eks:eu-west-1:111122223333:cluster/shop
+  context:
+    cluster: arn:aws:eks:eu-west-1:111122223333:cluster/shop
+    user: eks-user
+current-context: arn:aws:eks:eu-west-1:111122223333:cluster/shop
+users:
+- name: eks-user
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: sh
+      args: ["-c", {script:?}]
+"#
+        );
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    const EKS: &str = "arn:aws:eks:eu-west-1:111122223333:cluster/shop";
+
+    async fn connect_error(cfg: &KubeSourceConfig) -> KubeError {
+        match connect(cfg).await {
+            Ok(_) => panic!("connected"),
+            Err(e) => e,
+        }
+    }
+
+    #[tokio::test]
+    async fn unreadable_kubeconfig_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = connect_error(&source(&missing, EKS)).await;
+        assert!(matches!(err, KubeError::Config(_)), "{err:?}");
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_context_lists_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = exec_kubeconfig(dir.path(), "exit 0");
+        let err = connect_error(&source(&path, "kubernetes-admin@kubernetes")).await;
+        assert_eq!(
+            err.to_string(),
+            format!("the kubeconfig has no context `kubernetes-admin@kubernetes` (it has: {EKS})")
+        );
+    }
+
+    #[tokio::test]
+    async fn failing_exec_plugin_says_what_it_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = exec_kubeconfig(dir.path(), "echo 'Unable to locate credentials' >&2; exit 253");
+        let err = connect_error(&source(&path, EKS)).await;
+        let text = err.to_string();
+        assert!(matches!(err, KubeError::Config(_)), "{err:?}");
+        assert!(
+            text.contains("exec plugin") && text.contains("Unable to locate credentials"),
+            "{text}"
+        );
+        assert!(text.contains("253"), "{text}");
+        assert!(text.starts_with("`sh`: exec plugin failed"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn exec_plugin_token_builds_a_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let credential = r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"k8s-aws-v1.abc","expirationTimestamp":"2099-01-01T00:00:00Z"}}"#;
+        let path = exec_kubeconfig(dir.path(), &format!("echo '{credential}'"));
+        let clients = KubeClients::new(&[source(&path, EKS)]);
+        assert!(clients.client("test").await.is_ok());
+        assert!(clients.client("other").await.is_err());
+    }
+
+    /// The user entry `aws eks update-kubeconfig` writes (tests/fixtures/kube), as a kubeconfig.
+    #[test]
+    fn names_the_eks_plugin() {
+        let yaml = r#"
+apiVersion: v1
+kind: Config
+clusters: []
+contexts:
+- name: stage-eks-cluster
+  context: {cluster: "arn:aws:eks:us-east-2:111122223333:cluster/my-eks-cluster", user: john}
+users:
+- name: john
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args: [--region, us-east-2, eks, get-token, --cluster-name, my-eks-cluster, --output, json, --role, "arn:aws:iam::111122223333:role/x"]
+      command: aws
+"#;
+        let kubeconfig = Kubeconfig::from_yaml(yaml).unwrap();
+        assert_eq!(
+            exec_command(&kubeconfig, "stage-eks-cluster").as_deref(),
+            Some("aws eks get-token")
+        );
+        assert_eq!(exec_command(&kubeconfig, "other"), None);
     }
 }

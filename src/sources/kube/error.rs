@@ -69,14 +69,12 @@ impl std::error::Error for KubeError {}
 /// An exec plugin's failure, with its own words (stderr) rather than bytes.
 fn auth_error(e: &AuthError) -> String {
     match e {
-        AuthError::AuthExecRun { cmd, out } => {
+        AuthError::AuthExecRun { out, .. } => {
+            // Not `cmd`: its debug form carries the plugin's whole environment.
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let stderr = stderr.trim();
-            let cmd = cmd.trim_matches('"');
-            if stderr.is_empty() {
-                format!("exec plugin {cmd} failed ({})", out.status)
-            } else {
-                format!("exec plugin {cmd} failed ({}): {}", out.status, last_line(stderr))
+            match last_line(stderr.trim()) {
+                "" => format!("exec plugin failed ({})", out.status),
+                said => format!("exec plugin failed ({}): {said}", out.status),
             }
         }
         AuthError::AuthExecStart(io) => format!("cannot start the exec plugin: {io}"),
