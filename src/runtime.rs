@@ -316,7 +316,9 @@ impl Runtime {
             }
         }
         let executor =
-            Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone()).with_registries(registries);
+            Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone())
+                .with_registries(registries)
+                .with_deploy(kube_clients.clone(), HashMap::new());
         Ok(Runtime {
             state,
             tx,

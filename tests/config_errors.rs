@@ -34,6 +34,7 @@ fn env(k: &str) -> Option<String> {
         "GITHUB_TOKEN" => Some("ghp_s3cret".to_string()),
         "SONAR_TOKEN" => Some("squ_s3cret".to_string()),
         "NEXUS_PASSWORD" => Some("nexus-s3cret".to_string()),
+        "AWX_TOKEN" => Some("awx-s3cret".to_string()),
         _ => None,
     }
 }
@@ -177,8 +178,15 @@ fn the_example_config_is_valid() {
     assert_eq!(pay.chain.load_policy.p95_ms_max, 600.0);
     assert_eq!(c.services[1].chain.quality.new_coverage_min, 90.0);
     assert!(pay.jobs.tests.contains(&"dominion/payments-api-regression".to_string()));
+    assert_eq!(c.kubernetes.len(), 2);
+    assert_eq!(c.awx.len(), 1);
+    let prod = &pay.deploy["production"];
+    let w = prod.kubernetes.as_ref().unwrap();
+    assert_eq!((w.cluster.as_str(), w.deployment.as_str(), w.container.as_str()), ("eks", "payments-api", "payments-api"));
+    assert_eq!(prod.awx.as_ref().unwrap().template, "deploy-payments-api-production");
+    assert!(c.four_eyes);
     let shown = c.render_effective();
-    for secret in ["ghp_s3cret", "squ_s3cret", "nexus-s3cret", "s3cret-token"] {
+    for secret in ["ghp_s3cret", "squ_s3cret", "nexus-s3cret", "s3cret-token", "awx-s3cret"] {
         assert!(!shown.contains(secret), "{secret} shown");
     }
     assert!(
@@ -380,4 +388,41 @@ fn a_registry_cannot_share_a_jenkins_name() {
         line_of(&text, "name = \"ci\"\nurl = \"https://registry"),
         "sources.registry[0].name",
     );
+}
+
+#[test]
+fn deploy_targets_name_their_environment_cluster_and_awx_source() {
+    let base = "[[environments]]\nname = \"staging\"\n[[sources.kubernetes]]\nname = \"kubeadm\"\ncontext = \"kubernetes-admin@kubernetes\"\n";
+    let e = load(&format!(
+        "{base}[[services]]\nname = \"a\"\n[services.deploy.prod]\nkubernetes = {{ cluster = \"kubeadm\", namespace = \"x\" }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("services[0].deploy.prod") && e.contains("not one of the [[environments]]"), "{e}");
+    let e = load(&format!(
+        "{base}[[services]]\nname = \"a\"\n[services.deploy.staging]\nkubernetes = {{ cluster = \"eks\", namespace = \"x\" }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("deploy.staging.kubernetes.cluster") && e.contains("no [[sources.kubernetes]] is named `eks`"), "{e}");
+    let e = load(&format!(
+        "{base}[[services]]\nname = \"a\"\n[services.deploy.staging]\nkubernetes = {{ cluster = \"kubeadm\", namespace = \"Shop_Staging\" }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not a valid Kubernetes name"), "{e}");
+    let e = load(&format!(
+        "{base}[[services]]\nname = \"a\"\n[services.deploy.staging]\nawx = {{ template = \"t\" }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no [[sources.awx]] is configured"), "{e}");
+    let e = load("[[sources.awx]]\nurl = \"https://awx.example.com\"\n").unwrap_err().to_string();
+    assert!(e.contains("sources.awx[0]") && e.contains("AWX needs credentials"), "{e}");
+    let ok = load(&format!(
+        "{base}[approvals]\nfour_eyes = false\n[[services]]\nname = \"a\"\n[services.deploy.staging]\nkubernetes = {{ cluster = \"kubeadm\", namespace = \"shop-staging\" }}\n"
+    ))
+    .unwrap();
+    assert!(!ok.four_eyes);
+    assert_eq!(ok.services[0].deploy["staging"].kubernetes.as_ref().unwrap().deployment, "a");
 }

@@ -28,6 +28,10 @@ pub struct Executor {
     pub(super) tx: UpdateSender,
     /// The registries promotions move tags in, by source name.
     pub(super) registries: Arc<HashMap<String, ImageRegistry>>,
+    /// Kubernetes clusters, by source name.
+    pub(super) kube: crate::sources::kube::KubeClients,
+    /// AWX servers, by source name.
+    pub(super) awx: Arc<HashMap<String, Arc<crate::sources::awx::AwxClient>>>,
 }
 
 impl Executor {
@@ -43,7 +47,20 @@ impl Executor {
             audit,
             tx,
             registries: Arc::new(HashMap::new()),
+            kube: crate::sources::kube::KubeClients::default(),
+            awx: Arc::new(HashMap::new()),
         }
+    }
+
+    /// The clusters and AWX servers actions may change.
+    pub fn with_deploy(
+        mut self,
+        kube: crate::sources::kube::KubeClients,
+        awx: HashMap<String, Arc<crate::sources::awx::AwxClient>>,
+    ) -> Self {
+        self.kube = kube;
+        self.awx = Arc::new(awx);
+        self
     }
 
     /// The registries promotions may retag in.
@@ -64,8 +81,13 @@ impl Executor {
     /// Execute a confirmed plan: the calls, the record, the outcome on screen, and for a triggered
     /// build, following its queue item until it has a build number.
     pub async fn run(&self, plan: Plan) -> ActionOutcome {
-        if let ActionKind::Promote(p) = &plan.request.kind {
-            return self.promote(&plan, p).await;
+        match &plan.request.kind {
+            ActionKind::Promote(p) => return self.promote(&plan, p).await,
+            ActionKind::UndoRollout { .. }
+            | ActionKind::RestartWorkload { .. }
+            | ActionKind::ResumeRollout { .. }
+            | ActionKind::AwxDecision { .. } => return self.run_deploy_action(&plan).await,
+            _ => {}
         }
         let req = &plan.request;
         let result = match self.clients.get(&req.source) {
@@ -130,7 +152,7 @@ impl Executor {
                 .await
                 .map(|_| done("abort requested"))
                 .map_err(|e| e.to_string()),
-            ActionKind::Promote(_) => Err("promotions run through Executor::promote".into()),
+            _ => Err("this action runs through its own executor".into()),
         }
     }
 

@@ -4,6 +4,8 @@
 //! [`audit::AuditLog`] records it, whatever the outcome.
 
 pub mod audit;
+mod deploy_exec;
+mod deploy_plan;
 pub mod execute;
 pub mod plan;
 pub mod policy;

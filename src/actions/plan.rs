@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::promotion::{Gate, Promotion};
-use crate::model::{Environment, RegistryKind, State};
+use crate::model::{Environment, RegistryKind, State, WorkloadRef};
 use crate::sources::jenkins::JenkinsClient;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -33,6 +33,29 @@ pub enum ActionKind {
     },
     /// Move a candidate's image to an environment (or roll one back), by retag, deploy job or both.
     Promote(Box<Promotion>),
+    /// `kubectl rollout undo`: the previous ReplicaSet's template back on the Deployment.
+    UndoRollout {
+        workload: WorkloadRef,
+        from_revision: Option<i64>,
+        to_revision: i64,
+        /// The configured container's image in that revision.
+        image: String,
+    },
+    /// `kubectl rollout restart`: a new restartedAt annotation rolls every pod.
+    RestartWorkload {
+        workload: WorkloadRef,
+    },
+    /// Resume a paused rollout (the inbox's approve).
+    ResumeRollout {
+        workload: WorkloadRef,
+    },
+    /// Approve or deny a pending AWX workflow approval.
+    AwxDecision {
+        source: String,
+        id: u64,
+        name: String,
+        approve: bool,
+    },
 }
 
 impl ActionKind {
@@ -44,6 +67,11 @@ impl ActionKind {
             ActionKind::AbortBuild { .. } => "abort_build",
             ActionKind::Promote(p) if p.is_rollback() => "rollback",
             ActionKind::Promote(_) => "promote",
+            ActionKind::UndoRollout { .. } => "rollout_undo",
+            ActionKind::RestartWorkload { .. } => "rollout_restart",
+            ActionKind::ResumeRollout { .. } => "rollout_resume",
+            ActionKind::AwxDecision { approve: true, .. } => "awx_approve",
+            ActionKind::AwxDecision { approve: false, .. } => "awx_deny",
         }
     }
 
@@ -54,6 +82,7 @@ impl ActionKind {
             | ActionKind::RejectInput { job, .. }
             | ActionKind::AbortBuild { job, .. } => job,
             ActionKind::Promote(p) => p.deploy.as_ref().map(|d| d.job.as_str()).unwrap_or(""),
+            _ => "",
         }
     }
 }
@@ -85,6 +114,16 @@ impl ActionRequest {
             ActionKind::AbortBuild { job, build } => format!("{}:abort:{job}#{build}", self.source),
             // One promotion per service and environment at a time, whatever the candidate.
             ActionKind::Promote(p) => format!("promote:{}:{}", p.service, p.target),
+            // One change per Deployment at a time, whatever the kind.
+            ActionKind::UndoRollout { workload, .. }
+            | ActionKind::RestartWorkload { workload }
+            | ActionKind::ResumeRollout { workload } => {
+                format!(
+                    "workload:{}/{}/{}",
+                    workload.cluster, workload.namespace, workload.deployment
+                )
+            }
+            ActionKind::AwxDecision { source, id, .. } => format!("awx:{source}:approval:{id}"),
         }
     }
 
@@ -101,6 +140,13 @@ impl ActionRequest {
             }
             ActionKind::AbortBuild { job, build } => format!("{}:{job}#{build}", self.source),
             ActionKind::Promote(p) => format!("{}:{} → {} ({})", p.reference, p.source_tag, p.tag, p.digest),
+            ActionKind::UndoRollout { workload, .. }
+            | ActionKind::RestartWorkload { workload }
+            | ActionKind::ResumeRollout { workload } => format!(
+                "{}:{}/deployment/{}",
+                workload.cluster, workload.namespace, workload.deployment
+            ),
+            ActionKind::AwxDecision { source, id, name, .. } => format!("{source}:workflow_approval {id} ({name})"),
         }
     }
 }
@@ -243,6 +289,7 @@ pub fn plan(request: ActionRequest, state: &State) -> Plan {
             }];
             (format!("Abort {job} #{build}"), calls)
         }
+        kind => super::deploy_plan::title_and_calls(kind, state, &request, &mut notes, &mut blockers),
     };
     if let Some(h) = state.sources.get(&request.source) {
         let now = chrono::Utc::now();

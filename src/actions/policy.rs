@@ -10,6 +10,16 @@ pub struct PolicyContext<'a> {
     pub read_only: bool,
 }
 
+/// The four-eyes rule for approving something `started_by` started.
+fn four_eyes(state: &State, source: &str, environment: Option<&str>, started_by: Option<&str>) -> Result<(), String> {
+    let verdict = crate::model::inbox::four_eyes(&state.approvals, state, source, environment, started_by);
+    if verdict.allows() {
+        Ok(())
+    } else {
+        Err(verdict.describe())
+    }
+}
+
 /// `Ok` or the one-sentence reason the action is refused.
 pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
     if ctx.read_only {
@@ -36,11 +46,43 @@ pub fn check(plan: &Plan, ctx: &PolicyContext<'_>) -> Result<(), String> {
         ActionKind::ApproveInput { build, input_id, .. } | ActionKind::RejectInput { build, input_id, .. } => {
             let b = job.and_then(|j| j.build(*build));
             match b {
-                Some(b) if b.pending_inputs.iter().any(|i| &i.id == input_id) => {}
+                Some(b) if b.pending_inputs.iter().any(|i| &i.id == input_id) => {
+                    if matches!(req.kind, ActionKind::ApproveInput { .. }) {
+                        let starter = crate::model::inbox::started_by(&b.causes);
+                        four_eyes(ctx.state, &req.source, req.environment.as_deref(), starter.as_deref())?;
+                    }
+                }
                 Some(_) => return Err(format!("#{build} no longer waits for input {input_id}")),
                 None => return Err(format!("build #{build} is not known (yet)")),
             }
         }
+        ActionKind::ResumeRollout { workload } => {
+            let starter = ctx
+                .state
+                .workload(workload)
+                .and_then(|v| v.deployment.started_by.clone());
+            four_eyes(
+                ctx.state,
+                &workload.cluster,
+                req.environment.as_deref(),
+                starter.as_deref(),
+            )?;
+        }
+        ActionKind::AwxDecision {
+            source,
+            id,
+            approve: true,
+            ..
+        } => {
+            let starter = ctx
+                .state
+                .awx
+                .get(source)
+                .and_then(|a| a.approvals.iter().find(|x| x.id == *id))
+                .and_then(|a| a.launched_by.clone());
+            four_eyes(ctx.state, source, req.environment.as_deref(), starter.as_deref())?;
+        }
+        ActionKind::UndoRollout { .. } | ActionKind::RestartWorkload { .. } | ActionKind::AwxDecision { .. } => {}
         ActionKind::AbortBuild { build, .. } => match job.and_then(|j| j.build(*build)) {
             Some(b) if matches!(b.status, Status::Running | Status::Paused | Status::Pending) => {}
             Some(b) => return Err(format!("#{build} is not running ({})", b.status.label())),

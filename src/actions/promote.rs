@@ -71,6 +71,26 @@ impl Executor {
         if p.strategy.retags() {
             ok = self.retag_step(p, &mut steps).await;
         }
+        if let Some(r) = &p.rollout {
+            if ok {
+                ok = self.rollout_step(plan, p, r, &mut steps).await;
+            } else {
+                steps.push(format!(
+                    "deployment/{} not patched because the retag did not complete",
+                    r.workload.deployment
+                ));
+            }
+        }
+        if let Some(l) = &p.launch {
+            if ok {
+                ok = self.launch_step(plan, l, &mut steps).await;
+            } else {
+                steps.push(format!(
+                    "\"{}\" not launched because the retag did not complete",
+                    l.template
+                ));
+            }
+        }
         let mut follow = None;
         if let Some(d) = &p.deploy {
             if !ok {

@@ -61,10 +61,37 @@ pub struct Promotion {
     pub strategy: PromotionStrategy,
     pub direction: Direction,
     pub deploy: Option<DeployJob>,
+    /// The Kubernetes strategy: the Deployment's container to patch, and the pinned image.
+    pub rollout: Option<RolloutStep>,
+    /// The AWX strategy: the template to launch with the version and digest.
+    pub launch: Option<AwxLaunch>,
     pub gates: Vec<Gate>,
     /// Why it may not run; empty when it may.
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
+}
+
+/// Patch a Deployment's container to the digest-pinned image and follow the rollout.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RolloutStep {
+    pub workload: crate::model::WorkloadRef,
+    /// `repository@sha256:…`: the exact bytes that passed the gates, whatever tags do later.
+    pub image: String,
+    /// The container's image now.
+    pub current_image: Option<String>,
+    /// The API server, for the plan's call list.
+    pub server: String,
+}
+
+/// Launch an AWX job template with the version and digest as extra vars.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AwxLaunch {
+    pub source: String,
+    pub template: String,
+    pub template_id: Option<u64>,
+    pub workflow: bool,
+    pub extra_vars: Vec<(String, String)>,
+    pub server: String,
 }
 
 impl Promotion {
@@ -182,13 +209,14 @@ pub fn plan_promotion(state: &State, service: &str, index: usize, direction: Dir
     let gates: Vec<Gate> = candidate
         .links
         .iter()
+        .filter(|l| l.kind.is_gate())
         .map(|l| Gate {
             kind: l.kind,
             status: l.status,
             reason: l.reason.clone(),
         })
         .collect();
-    for l in &candidate.links {
+    for l in candidate.links.iter().filter(|l| l.kind.is_gate()) {
         for w in &l.warnings {
             warnings.push(format!("{}: {w}", l.kind.title()));
         }
@@ -270,6 +298,93 @@ pub fn plan_promotion(state: &State, service: &str, index: usize, direction: Dir
     } else {
         None
     };
+    let target_deploy = svc.deploy.get(&target);
+    let rollout = if image.promotion == PromotionStrategy::Kubernetes {
+        match target_deploy.and_then(|d| d.kubernetes.as_ref()) {
+            None => {
+                blockers.push(format!(
+                    "{service} promotes by patching its Deployment, but has no Kubernetes workload in {target} ([services.deploy.{target}] kubernetes)"
+                ));
+                None
+            }
+            Some(w) => {
+                let view = state.workload(w);
+                let current_image = view.as_ref().and_then(|v| v.spec_image()).map(str::to_string);
+                match &view {
+                    None => blockers.push(format!(
+                        "deployment/{} in {} has not been seen yet: cannot patch what cannot be read",
+                        w.deployment, w.namespace
+                    )),
+                    Some(v) if v.deployment.container(&w.container).is_none() => blockers.push(format!(
+                        "deployment/{} has no container named {}",
+                        w.deployment, w.container
+                    )),
+                    Some(v) if v.deployment.paused => blockers.push(format!(
+                        "deployment/{} is paused: resume (or decide) the paused rollout first",
+                        w.deployment
+                    )),
+                    Some(_) => {}
+                }
+                Some(RolloutStep {
+                    workload: w.clone(),
+                    image: format!("{}@{}", repo.reference, digest),
+                    current_image,
+                    server: state.sources.get(&w.cluster).map(|h| h.url.clone()).unwrap_or_default(),
+                })
+            }
+        }
+    } else {
+        None
+    };
+    let launch = if image.promotion == PromotionStrategy::Awx {
+        match target_deploy.and_then(|d| d.awx.as_ref()) {
+            None => {
+                blockers.push(format!(
+                    "{service} promotes through AWX, but has no AWX template for {target} ([services.deploy.{target}] awx)"
+                ));
+                None
+            }
+            Some(a) => {
+                let extra_vars = vec![
+                    ("version".to_string(), candidate.version.clone().unwrap_or_default()),
+                    ("digest".to_string(), digest.clone()),
+                    ("image".to_string(), format!("{}@{}", repo.reference, digest)),
+                    ("environment".to_string(), target.clone()),
+                ];
+                let known = state.awx.get(&a.source).and_then(|s| s.template(&a.template));
+                match known {
+                    None => blockers.push(format!(
+                        "AWX {} does not list a template named \"{}\" (yet)",
+                        a.source, a.template
+                    )),
+                    Some(t) => {
+                        let dropped: Vec<&str> = extra_vars
+                            .iter()
+                            .map(|(k, _)| k.as_str())
+                            .filter(|k| !t.accepts_variable(k))
+                            .collect();
+                        if !dropped.is_empty() {
+                            blockers.push(format!(
+                                "AWX would ignore {}: \"{}\" does not ask for variables on launch and its survey does not define them (they would land in ignored_fields)",
+                                dropped.join(", "),
+                                t.name
+                            ));
+                        }
+                    }
+                }
+                Some(AwxLaunch {
+                    source: a.source.clone(),
+                    template: a.template.clone(),
+                    template_id: known.map(|t| t.id),
+                    workflow: a.workflow,
+                    extra_vars,
+                    server: state.sources.get(&a.source).map(|h| h.url.clone()).unwrap_or_default(),
+                })
+            }
+        }
+    } else {
+        None
+    };
     if let Some(h) = state.sources.get(&image.source)
         && (h.consecutive_failures > 0 || !h.has_answered())
     {
@@ -301,6 +416,8 @@ pub fn plan_promotion(state: &State, service: &str, index: usize, direction: Dir
         strategy: image.promotion,
         direction,
         deploy,
+        rollout,
+        launch,
         gates,
         blockers,
         warnings,

@@ -52,6 +52,10 @@ pub fn evidence(state: &State, view: &mut View) -> Intent {
             }
             intent
         }
+        crate::ui::Screen::Deploy | crate::ui::Screen::Inbox => {
+            view.say("no evidence link on this screen; Enter explains the Running link");
+            Intent::None
+        }
         crate::ui::Screen::Pipelines => match selected_build(state, view) {
             Some((_, _, b)) if !b.url.is_empty() => Intent::OpenUrl(b.url.clone()),
             _ => {
@@ -124,7 +128,133 @@ pub fn rollback(state: &State, view: &mut View) -> Intent {
         view.say("no environment in focus (e cycles them)");
         return Intent::None;
     };
+    // A service promoted by patching its Deployment rolls back as `kubectl rollout undo` does.
+    if let Some(service) = selected_service_name(state, view).and_then(|s| state.service(&s))
+        && service.image.as_ref().map(|i| i.promotion) == Some(crate::model::PromotionStrategy::Kubernetes)
+        && let Some(workload) = service.deploy.get(&environment).and_then(|d| d.kubernetes.clone())
+    {
+        let Some(view_of) = state.workload(&workload) else {
+            view.say(format!("deployment/{} has not been seen yet", workload.deployment));
+            return Intent::None;
+        };
+        if view_of.deployment.paused {
+            view.say(format!(
+                "deployment/{} is paused: resume it first (the inbox, {}), as kubectl rollout undo requires",
+                workload.deployment, "6"
+            ));
+            return Intent::None;
+        }
+        return match view_of.plan_undo(None) {
+            Ok(undo) if undo.skipped => {
+                view.say(format!(
+                    "revision {} already is the current template: nothing to roll back",
+                    undo.to_revision
+                ));
+                Intent::None
+            }
+            Ok(undo) => Intent::Plan(ActionRequest {
+                kind: ActionKind::UndoRollout {
+                    image: undo
+                        .containers
+                        .iter()
+                        .find(|c| c.name == workload.container)
+                        .map(|c| c.image.clone())
+                        .unwrap_or_default(),
+                    from_revision: undo.from_revision,
+                    to_revision: undo.to_revision,
+                    workload: workload.clone(),
+                },
+                service: service.name.clone(),
+                source: workload.cluster.clone(),
+                environment: Some(environment),
+            }),
+            Err(why) => {
+                view.say(why);
+                Intent::None
+            }
+        };
+    }
     promotion_intent(state, view, Direction::Rollback { environment })
+}
+
+/// `kubectl rollout restart` of the selected service's workload in the environment in focus.
+pub fn restart(state: &State, view: &mut View) -> Intent {
+    let Some(environment) = focused_env(state, view) else {
+        view.say("no environment in focus (e cycles them)");
+        return Intent::None;
+    };
+    let Some(service) = selected_service_name(state, view).and_then(|s| state.service(&s)) else {
+        view.say("no service selected");
+        return Intent::None;
+    };
+    let Some(workload) = service.deploy.get(&environment).and_then(|d| d.kubernetes.clone()) else {
+        view.say(format!("{} has no Kubernetes workload in {environment}", service.name));
+        return Intent::None;
+    };
+    Intent::Plan(ActionRequest {
+        kind: ActionKind::RestartWorkload {
+            workload: workload.clone(),
+        },
+        service: service.name.clone(),
+        source: workload.cluster,
+        environment: Some(environment),
+    })
+}
+
+/// Approve (or reject) the inbox's selected item, whatever its source.
+pub fn inbox_decide(state: &State, view: &mut View, approve: bool) -> Intent {
+    use crate::model::InboxKind;
+    let items = crate::model::inbox::inbox(state);
+    let Some(item) = items.get(view.inbox_selected.min(items.len().saturating_sub(1))) else {
+        view.say("nothing waits for a human");
+        return Intent::None;
+    };
+    let verdict = if approve { &item.can_approve } else { &item.can_reject };
+    if let Err(why) = verdict {
+        view.say(why.clone());
+        return Intent::None;
+    }
+    let service = item.service.clone().unwrap_or_default();
+    let kind = match (&item.kind, approve) {
+        (InboxKind::JenkinsInput { job, build, input_id }, _) => {
+            let message = item.waits_for.clone();
+            if approve {
+                ActionKind::ApproveInput {
+                    job: job.clone(),
+                    build: *build,
+                    input_id: input_id.clone(),
+                    message,
+                    params: vec![],
+                }
+            } else {
+                ActionKind::RejectInput {
+                    job: job.clone(),
+                    build: *build,
+                    input_id: input_id.clone(),
+                    message,
+                }
+            }
+        }
+        (InboxKind::AwxApproval { id, .. }, approve) => ActionKind::AwxDecision {
+            source: item.source.clone(),
+            id: *id,
+            name: item.waits_for.clone(),
+            approve,
+        },
+        (InboxKind::PausedRollout { workload }, true) => ActionKind::ResumeRollout {
+            workload: workload.clone(),
+        },
+        (InboxKind::PausedRollout { .. }, false) => {
+            view.say("a paused rollout is rejected by rolling back, which needs it resumed first");
+            return Intent::None;
+        }
+    };
+    Intent::Plan(ActionRequest {
+        kind,
+        service,
+        source: item.source.clone(),
+        environment: item.environment.clone(),
+    })
 }
 
 fn promotion_intent(state: &State, view: &mut View, direction: Direction) -> Intent {

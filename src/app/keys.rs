@@ -195,6 +195,11 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             } else {
                 Pane::Services
             };
+            if view.screen == Screen::Inbox {
+                let n = crate::model::inbox::inbox(state).len();
+                view.inbox_selected = clamp_add(view.inbox_selected, step, n);
+                return Intent::None;
+            }
             match focus {
                 Pane::Services => {
                     view.selected = clamp_add(view.selected, step, count);
@@ -208,10 +213,12 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
         A::Open => {
             match view.screen {
                 Screen::Pipelines => view.focus = Pane::Build,
-                Screen::Board | Screen::Quality | Screen::Images => {
+                Screen::Inbox => {}
+                Screen::Board | Screen::Quality | Screen::Images | Screen::Deploy => {
                     let kind = match view.screen {
                         Screen::Quality => LinkKind::Quality,
                         Screen::Images => LinkKind::Scan,
+                        Screen::Deploy => LinkKind::Deployed,
                         _ => column_kind(view),
                     };
                     match intents::selected_service_name(state, view) {
@@ -248,11 +255,13 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             view.candidate = clamp_add(view.candidate, if action == A::OlderCandidate { 1 } else { -1 }, n);
             Intent::None
         }
-        A::ShowBoard | A::ShowPipelines | A::ShowQuality | A::ShowImages => {
+        A::ShowBoard | A::ShowPipelines | A::ShowQuality | A::ShowImages | A::ShowDeploy | A::ShowInbox => {
             view.screen = match action {
                 A::ShowBoard => Screen::Board,
                 A::ShowPipelines => Screen::Pipelines,
                 A::ShowImages => Screen::Images,
+                A::ShowDeploy => Screen::Deploy,
+                A::ShowInbox => Screen::Inbox,
                 _ => Screen::Quality,
             };
             view.focus = Pane::Services;
@@ -300,8 +309,11 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
         A::Deploy => intents::deploy(state, view),
         A::Promote => intents::promote(state, view),
         A::Rollback => intents::rollback(state, view),
+        A::Approve if view.screen == Screen::Inbox => intents::inbox_decide(state, view, true),
+        A::Reject if view.screen == Screen::Inbox => intents::inbox_decide(state, view, false),
         A::Approve => intents::approve(state, view),
         A::Reject => intents::reject_or_abort(state, view),
+        A::Restart => intents::restart(state, view),
     }
 }
 

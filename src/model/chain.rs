@@ -69,10 +69,13 @@ pub enum LinkKind {
     Load,
     Image,
     Scan,
+    /// Which digest runs in each environment, against the one promoted there (an outcome, not a
+    /// gate).
+    Deployed,
 }
 
 impl LinkKind {
-    pub const ALL: [LinkKind; 11] = [
+    pub const ALL: [LinkKind; 12] = [
         LinkKind::PullRequest,
         LinkKind::Build,
         LinkKind::UnitTests,
@@ -84,7 +87,13 @@ impl LinkKind {
         LinkKind::Load,
         LinkKind::Image,
         LinkKind::Scan,
+        LinkKind::Deployed,
     ];
+
+    /// Gates decide whether a candidate may ship; `Deployed` only reports where it runs.
+    pub fn is_gate(self) -> bool {
+        self != LinkKind::Deployed
+    }
 
     /// Column heading on the board (at most five cells wide).
     pub fn short(self) -> &'static str {
@@ -100,6 +109,7 @@ impl LinkKind {
             LinkKind::Load => "Load",
             LinkKind::Image => "Image",
             LinkKind::Scan => "Scan",
+            LinkKind::Deployed => "Run",
         }
     }
 
@@ -116,6 +126,7 @@ impl LinkKind {
             LinkKind::Load => "Load tests",
             LinkKind::Image => "Docker image",
             LinkKind::Scan => "Image scan",
+            LinkKind::Deployed => "Running in the clusters",
         }
     }
 
@@ -154,7 +165,7 @@ pub struct Link {
 }
 
 impl Link {
-    fn new(kind: LinkKind, status: LinkStatus, reason: impl Into<String>) -> Link {
+    pub(super) fn new(kind: LinkKind, status: LinkStatus, reason: impl Into<String>) -> Link {
         Link {
             kind,
             status,
@@ -171,7 +182,7 @@ impl Link {
         self
     }
 
-    fn note(mut self, note: impl Into<String>) -> Link {
+    pub(super) fn note(mut self, note: impl Into<String>) -> Link {
         self.notes.push(note.into());
         self
     }
@@ -193,14 +204,17 @@ impl Candidate {
         self.links.iter().find(|l| l.kind == kind)
     }
 
-    /// The whole chain: any failure fails, then unknown, running, pending; pass only if all pass.
+    /// The whole chain of gates: any failure fails, then unknown, running, pending; pass only if
+    /// all pass.
     pub fn verdict(&self) -> LinkStatus {
-        super::github::combine(self.links.iter().map(|l| l.status))
+        super::github::combine(self.links.iter().filter(|l| l.kind.is_gate()).map(|l| l.status))
     }
 
-    /// The links that keep this candidate from shipping (anything but a pass).
+    /// The gates that keep this candidate from shipping (anything but a pass).
     pub fn blockers(&self) -> impl Iterator<Item = &Link> {
-        self.links.iter().filter(|l| l.status != LinkStatus::Pass)
+        self.links
+            .iter()
+            .filter(|l| l.kind.is_gate() && l.status != LinkStatus::Pass)
     }
 }
 
@@ -261,6 +275,8 @@ pub struct ChainInputs<'a> {
     pub images: Option<&'a ImageRepoState>,
     /// Base-image checks from every engine, for the base this service builds on.
     pub bases: Vec<&'a BaseImageCheck>,
+    /// The service's Kubernetes workloads, per environment.
+    pub workloads: Vec<super::deployed::EnvWorkload<'a>>,
 }
 
 impl<'a> ChainInputs<'a> {
@@ -280,6 +296,7 @@ impl<'a> ChainInputs<'a> {
                 .flat_map(|e| e.bases.iter())
                 .filter(|b| b.used_by.iter().any(|s| s == &service.name))
                 .collect(),
+            workloads: super::deployed::env_workloads(state, service),
         }
     }
 }
@@ -311,6 +328,14 @@ pub fn evaluate(inputs: &ChainInputs<'_>, job: &Job, build: &Build) -> Candidate
             LinkKind::Artifact => artifact_link(inputs, build, version.as_deref()),
             LinkKind::Image => image_link(inputs, build, version.as_deref()),
             LinkKind::Scan => scan_link(inputs, build, version.as_deref(), &cfg.scan),
+            LinkKind::Deployed => super::deployed::deployed_link(
+                &inputs.workloads,
+                inputs.images,
+                inputs
+                    .images
+                    .and_then(|r| r.image_for(version.as_deref(), build.commit.as_deref()))
+                    .map(|t| t.digest.as_str()),
+            ),
             _ => test_link(inputs, kind, build, version.as_deref()),
         })
         .collect();

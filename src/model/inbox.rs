@@ -34,18 +34,9 @@ impl Default for ApprovalPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboxKind {
-    JenkinsInput {
-        job: String,
-        build: u64,
-        input_id: String,
-    },
-    AwxApproval {
-        id: u64,
-        workflow_job: Option<u64>,
-    },
-    PausedRollout {
-        workload: super::WorkloadRef,
-    },
+    JenkinsInput { job: String, build: u64, input_id: String },
+    AwxApproval { id: u64, workflow_job: Option<u64> },
+    PausedRollout { workload: super::WorkloadRef },
 }
 
 impl InboxKind {
@@ -81,9 +72,7 @@ impl FourEyes {
     pub fn describe(&self) -> String {
         match self {
             FourEyes::Clear => "four-eyes: you did not start this run".into(),
-            FourEyes::SelfApproval(why) | FourEyes::UnknownOperator(why) | FourEyes::NotApplicable(why) => {
-                why.clone()
-            }
+            FourEyes::SelfApproval(why) | FourEyes::UnknownOperator(why) | FourEyes::NotApplicable(why) => why.clone(),
         }
     }
 }
@@ -162,6 +151,8 @@ pub struct InboxItem {
 /// Everything waiting for a human, oldest first.
 pub fn inbox(state: &State) -> Vec<InboxItem> {
     let mut items = jenkins_items(state);
+    items.extend(paused_rollouts(state));
+    items.extend(awx_approvals(state));
     items.sort_by_key(|i| i.since);
     items
 }
@@ -208,11 +199,7 @@ fn jenkins_items(state: &State) -> Vec<InboxItem> {
                         .filter(|ms| *ms > 0)
                         .or(Some(build.timestamp_ms))
                         .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
-                    let can_approve = if four.allows() {
-                        Ok(())
-                    } else {
-                        Err(four.describe())
-                    };
+                    let can_approve = if four.allows() { Ok(()) } else { Err(four.describe()) };
                     items.push(InboxItem {
                         kind: InboxKind::JenkinsInput {
                             job: job.full_name.clone(),
@@ -233,6 +220,122 @@ fn jenkins_items(state: &State) -> Vec<InboxItem> {
                     });
                 }
             }
+        }
+    }
+    items
+}
+
+/// Paused Deployments of configured workloads: resuming is the approval.
+fn paused_rollouts(state: &State) -> Vec<InboxItem> {
+    let policy = &state.approvals;
+    let mut items = Vec::new();
+    for service in &state.services {
+        for (env, target) in &service.deploy {
+            let Some(workload) = &target.kubernetes else { continue };
+            let Some(view) = state.workload(workload) else { continue };
+            let d = view.deployment;
+            if !d.paused {
+                continue;
+            }
+            let started_by = d.started_by.clone();
+            let four = four_eyes(policy, state, &workload.cluster, Some(env), started_by.as_deref());
+            let since = d
+                .condition("Progressing")
+                .and_then(|c| c.last_update)
+                .or(view.current.and_then(|rs| rs.created));
+            let image = view
+                .current
+                .and_then(|rs| rs.container(&workload.container))
+                .map(|c| c.image.clone());
+            let waits_for = match (&d.change_cause, image) {
+                (Some(cause), _) => format!("paused rollout: {cause}"),
+                (None, Some(img)) => format!("paused rollout of {img}"),
+                (None, None) => "paused rollout".into(),
+            };
+            let mut ours = vec!["typed confirmation on protected environments".to_string()];
+            if policy.four_eyes {
+                ours.insert(0, "four-eyes on protected environments (Flightdeck only)".into());
+            }
+            items.push(InboxItem {
+                kind: InboxKind::PausedRollout {
+                    workload: workload.clone(),
+                },
+                source: workload.cluster.clone(),
+                service: Some(service.name.clone()),
+                environment: Some(env.clone()),
+                waits_for,
+                since,
+                started_by,
+                server_enforces: vec!["Kubernetes RBAC: patch on deployments in the namespace".into()],
+                flightdeck_enforces: ours,
+                can_approve: if four.allows() { Ok(()) } else { Err(four.describe()) },
+                // `kubectl rollout undo` refuses a paused Deployment; so does Flightdeck.
+                can_reject: Err(
+                    "rollback refuses a paused Deployment: resume it first (as kubectl rollout undo does)".into(),
+                ),
+                four_eyes: four,
+            });
+        }
+    }
+    items
+}
+
+/// Pending AWX workflow approvals. The service and environment come from the workflow template
+/// a service deploys with, matched by the workflow job's name (AWX names a job after its template).
+fn awx_approvals(state: &State) -> Vec<InboxItem> {
+    let policy = &state.approvals;
+    let mut items = Vec::new();
+    for (source, awx) in &state.awx {
+        for a in awx.approvals.iter().filter(|a| a.is_pending()) {
+            let used_by = awx
+                .templates
+                .iter()
+                .find(|t| t.name == a.workflow_job_name)
+                .and_then(|t| t.used_by.first().cloned());
+            let (service, environment) = match used_by {
+                Some((s, e)) => (Some(s), Some(e)),
+                None => (None, environment_named_in(state, &a.workflow_job_name)),
+            };
+            let four = four_eyes(policy, state, source, environment.as_deref(), a.launched_by.as_deref());
+            let mut server = vec![if a.can_approve_or_deny {
+                "AWX RBAC: you hold approve permission on this workflow".to_string()
+            } else {
+                "AWX RBAC: you may not approve or deny this (can_approve_or_deny = false)".to_string()
+            }];
+            if let Some(exp) = a.approval_expiration {
+                server.push(format!("AWX times it out at {}", exp.format("%Y-%m-%d %H:%M UTC")));
+            }
+            let mut ours = vec!["typed confirmation on protected environments".to_string()];
+            if policy.four_eyes {
+                ours.insert(
+                    0,
+                    "four-eyes on protected environments (Flightdeck only; AWX lets the launcher approve)".into(),
+                );
+            }
+            let server_ok: Result<(), String> = if a.can_approve_or_deny {
+                Ok(())
+            } else {
+                Err("AWX does not let you approve or deny this".into())
+            };
+            items.push(InboxItem {
+                kind: InboxKind::AwxApproval {
+                    id: a.id,
+                    workflow_job: a.workflow_job_id,
+                },
+                source: source.clone(),
+                service,
+                environment,
+                waits_for: a.name.clone(),
+                since: a.created,
+                started_by: a.launched_by.clone(),
+                server_enforces: server,
+                flightdeck_enforces: ours,
+                can_approve: server_ok
+                    .clone()
+                    .and(if four.allows() { Ok(()) } else { Err(four.describe()) }),
+                can_reject: server_ok,
+                four_eyes: four,
+            });
         }
     }
     items
@@ -297,15 +400,24 @@ mod tests {
     #[test]
     fn the_starter_cannot_approve_on_a_protected_environment() {
         let s = state(true, Some("alice"));
-        assert!(matches!(verdict(&s, Some("production"), Some("alice")), FourEyes::SelfApproval(_)));
-        assert!(matches!(verdict(&s, Some("production"), Some("ALICE@shop.example")), FourEyes::SelfApproval(_)));
+        assert!(matches!(
+            verdict(&s, Some("production"), Some("alice")),
+            FourEyes::SelfApproval(_)
+        ));
+        assert!(matches!(
+            verdict(&s, Some("production"), Some("ALICE@shop.example")),
+            FourEyes::SelfApproval(_)
+        ));
         assert_eq!(verdict(&s, Some("production"), Some("dmitri")), FourEyes::Clear);
     }
 
     #[test]
     fn unprotected_environments_and_the_switch_turn_it_off() {
         let s = state(true, Some("alice"));
-        assert!(matches!(verdict(&s, Some("staging"), Some("alice")), FourEyes::NotApplicable(_)));
+        assert!(matches!(
+            verdict(&s, Some("staging"), Some("alice")),
+            FourEyes::NotApplicable(_)
+        ));
         let off = state(false, Some("alice"));
         assert!(verdict(&off, Some("production"), Some("alice")).allows());
     }
@@ -314,7 +426,10 @@ mod tests {
     fn unknown_environment_counts_as_protected() {
         let s = state(true, Some("alice"));
         assert!(matches!(verdict(&s, None, Some("alice")), FourEyes::SelfApproval(_)));
-        assert!(matches!(verdict(&s, Some("dr-site"), Some("alice")), FourEyes::SelfApproval(_)));
+        assert!(matches!(
+            verdict(&s, Some("dr-site"), Some("alice")),
+            FourEyes::SelfApproval(_)
+        ));
     }
 
     #[test]
@@ -330,7 +445,10 @@ mod tests {
     #[test]
     fn environment_found_in_the_input_message() {
         let s = state(true, None);
-        assert_eq!(environment_named_in(&s, "Deploy to production?").as_deref(), Some("production"));
+        assert_eq!(
+            environment_named_in(&s, "Deploy to production?").as_deref(),
+            Some("production")
+        );
         assert_eq!(environment_named_in(&s, "Proceed?"), None);
         assert_eq!(environment_named_in(&s, "non-production smoke"), None);
     }

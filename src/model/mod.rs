@@ -7,6 +7,7 @@ mod build;
 pub mod chain;
 mod cluster;
 mod deploy;
+pub mod deployed;
 mod github;
 mod health;
 mod image;

@@ -221,11 +221,35 @@ impl State {
                 namespace,
                 change,
             } => {
+                // Events never change what runs; everything else may move a Running link.
+                let kind = match &change {
+                    super::ClusterChange::Resync(objects) => objects.kind(),
+                    super::ClusterChange::Applied(object) => object.kind(),
+                    super::ClusterChange::Deleted { kind, .. } => *kind,
+                };
+                let affected: Vec<String> = if kind == super::ClusterKind::Event {
+                    Vec::new()
+                } else {
+                    self.services
+                        .iter()
+                        .filter(|s| {
+                            s.deploy.values().any(|d| {
+                                d.kubernetes
+                                    .as_ref()
+                                    .is_some_and(|w| w.cluster == source && w.namespace == namespace)
+                            })
+                        })
+                        .map(|s| s.name.clone())
+                        .collect()
+                };
                 let cluster = match self.clusters.get_mut(&source) {
                     Some(c) => c,
                     None => self.clusters.entry(source).or_default(),
                 };
                 cluster.apply(&namespace, change);
+                for service in affected {
+                    self.rechain(&service);
+                }
             }
             Update::Awx { source, state } => {
                 self.awx.insert(source, state);

@@ -130,7 +130,7 @@ pub(crate) const IMAGE_SERVICES: [ImageSpec; 6] = [
         base: Base::Tomcat,
         scanning: Scanning::Basic,
         report: ReportKind::None,
-        promotion: "retag",
+        promotion: "awx",
     },
     ImageSpec {
         service: "ledger-service",
@@ -138,7 +138,7 @@ pub(crate) const IMAGE_SERVICES: [ImageSpec; 6] = [
         base: Base::Tomcat,
         scanning: Scanning::Basic,
         report: ReportKind::None,
-        promotion: "retag",
+        promotion: "awx",
     },
     ImageSpec {
         service: "checkout-web",
@@ -162,7 +162,7 @@ pub(crate) const IMAGE_SERVICES: [ImageSpec; 6] = [
         base: Base::Wildfly,
         scanning: Scanning::None,
         report: ReportKind::Trivy,
-        promotion: "retag",
+        promotion: "kubernetes",
     },
     ImageSpec {
         service: "fraud-scoring",

@@ -77,9 +77,13 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         Screen::Board => (A::ShowPipelines, "pipelines"),
         Screen::Pipelines => (A::ShowQuality, "quality"),
         Screen::Quality => (A::ShowImages, "images"),
-        Screen::Images => (A::ShowBoard, "board"),
+        Screen::Images => (A::ShowDeploy, "deploy"),
+        Screen::Deploy => (A::ShowInbox, "inbox"),
+        Screen::Inbox => (A::ShowBoard, "board"),
     };
-    let releases = matches!(ctx.view.screen, Screen::Board | Screen::Images);
+    let releases = matches!(ctx.view.screen, Screen::Board | Screen::Images | Screen::Deploy);
+    let inbox = ctx.view.screen == Screen::Inbox;
+    let waiting = waiting || (inbox && !crate::model::inbox::inbox(ctx.state).is_empty());
     let items: Vec<(A, &str, bool)> = vec![
         (A::MoveDown, "move", true),
         (A::ColumnRight, "link", board),
@@ -89,6 +93,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::TriggerBuild, "build", can_act),
         (A::Promote, "promote", can_act && releases),
         (A::Rollback, "rollback", can_act && releases),
+        (A::Restart, "restart", can_act && ctx.view.screen == Screen::Deploy),
         (A::Deploy, "deploy", can_act),
         (A::Approve, "approve", can_act && waiting),
         (A::Reject, reject_label, can_act && (waiting || running)),
@@ -99,7 +104,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::Quit, "quit", true),
     ];
     // When the line is too narrow, drop the least important hints first; help and quit stay.
-    const PRIORITY: [A; 19] = [
+    const PRIORITY: [A; 22] = [
         A::Help,
         A::Quit,
         A::Approve,
@@ -119,6 +124,9 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         A::Filter,
         A::RefreshAll,
         A::ShowImages,
+        A::Restart,
+        A::ShowDeploy,
+        A::ShowInbox,
     ];
     let rendered: Vec<(A, Vec<Span>)> = items
         .into_iter()

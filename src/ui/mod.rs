@@ -3,12 +3,14 @@
 
 mod board;
 mod build;
+mod deploy;
 mod explain;
 mod format;
 mod header;
 mod help;
 mod hints;
 mod images;
+mod inbox;
 mod layout;
 mod popup;
 mod quality;
@@ -117,6 +119,8 @@ fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Screen::Board => board::draw(frame, area, ctx),
         Screen::Quality => quality::draw(frame, area, ctx),
         Screen::Images => images::draw(frame, area, ctx),
+        Screen::Deploy => deploy::draw(frame, area, ctx),
+        Screen::Inbox => inbox::draw(frame, area, ctx, &crate::model::inbox::inbox(ctx.state)),
         Screen::Pipelines => draw_pipelines(frame, area, ctx),
     }
 }

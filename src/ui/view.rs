@@ -17,10 +17,21 @@ pub enum Screen {
     /// The selected service's image tags, which tag each environment runs, the candidate's scan
     /// findings, and the build host's base images.
     Images,
+    /// Where each service runs: rollouts, pods, events and AWX jobs per environment.
+    Deploy,
+    /// Everything waiting for a human: Jenkins inputs, AWX approvals, paused rollouts.
+    Inbox,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 4] = [Screen::Board, Screen::Pipelines, Screen::Quality, Screen::Images];
+    pub const ALL: [Screen; 6] = [
+        Screen::Board,
+        Screen::Pipelines,
+        Screen::Quality,
+        Screen::Images,
+        Screen::Deploy,
+        Screen::Inbox,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -28,6 +39,8 @@ impl Screen {
             Screen::Pipelines => "Pipelines",
             Screen::Quality => "Quality",
             Screen::Images => "Images",
+            Screen::Deploy => "Deploy",
+            Screen::Inbox => "Inbox",
         }
     }
 }
@@ -51,6 +64,8 @@ pub struct View {
     pub build_index: usize,
     /// Which of the selected service's candidates the board details and promotes (0 = newest).
     pub candidate: usize,
+    /// The selected item of the approvals inbox.
+    pub inbox_selected: usize,
     pub filter: String,
     pub environment: usize,
     pub read_only: bool,
