@@ -132,6 +132,7 @@
 //! the push and collects its reviews over the next half hour.
 
 mod api;
+mod awx;
 mod console;
 mod crumb;
 mod dates;
@@ -164,6 +165,7 @@ pub use facts::{
     BaseImageFact, ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, GreenCandidateFact,
     HighFindingFact, ImageEnvFact, ImageHostingFact, LoadTestFact, MissingArtifactFact, StoryFacts,
 };
+pub use awx::{AwxFacts, AwxJobFact, AwxLaunch};
 pub use faults::Fault;
 pub use github::GithubStats;
 pub use images::RegistryStats;
@@ -299,6 +301,8 @@ pub(crate) struct Shared {
     pub(crate) github: Mutex<github::RateState>,
     /// The OCI registry's and ECR's contents, and their counters.
     pub(crate) images: Mutex<images::ImageState>,
+    /// The simulated AWX (templates, jobs, approvals, launches).
+    pub(crate) awx: Mutex<awx::AwxSim>,
     pub(crate) opts: SimOptions,
 }
 
@@ -320,8 +324,10 @@ impl Estate {
         let mut world = World::new(opts.seed, url.clone(), opts.require_crumb, now);
         world.forge.add_bulk(opts.github_extra_repos);
         let image_state = images::ImageState::new(&world);
+        let awx_state = awx::AwxSim::new(&world, &image_state);
         let shared = Arc::new(Shared {
             images: Mutex::new(image_state),
+            awx: Mutex::new(awx_state),
             world: Mutex::new(world),
             faults: FaultStore::default(),
             requests: Mutex::new(RequestLog::default()),
@@ -354,6 +360,11 @@ impl Estate {
     /// Nexus Repository base, e.g. `http://127.0.0.1:41234/nexus`.
     pub fn nexus_url(&self) -> String {
         format!("{}{}", self.url, api::NEXUS_PREFIX)
+    }
+
+    /// AWX base, e.g. `http://127.0.0.1:41234/awx` (the API is below it at `/api/v2/`).
+    pub fn awx_url(&self) -> String {
+        format!("{}{}", self.url, awx::PREFIX)
     }
 
     /// `host:port` of the estate, as image references spell the OCI registry
@@ -568,6 +579,26 @@ impl SimControl {
         }
         let repo = st.ecr.get(repository)?;
         repo.by_tag(tag).map(|i| repo.images[i].digest.clone())
+    }
+
+    /// What the simulated AWX holds at start: the running and the failed job, the pending
+    /// approval and who launched its workflow, the template that ignores extra variables.
+    pub fn awx_facts(&self) -> AwxFacts {
+        lock(&self.shared.awx).facts.clone()
+    }
+
+    /// Every launch the simulated AWX received, oldest first: template, job, user, the extra
+    /// variables as sent and what AWX dropped into `ignored_fields`.
+    pub fn awx_launches(&self) -> Vec<AwxLaunch> {
+        lock(&self.shared.awx).launches.clone()
+    }
+
+    /// The status an AWX job (or workflow job, or approval) has now, as the API says it.
+    pub fn awx_status(&self, id: u64) -> Option<String> {
+        let now = lock(&self.shared.world).now;
+        let mut awx = lock(&self.shared.awx);
+        awx.settle(now);
+        awx.status_of(id, now)
     }
 
     /// The story facts (which service, build, SHA or pull request carries

@@ -25,7 +25,7 @@ use super::faults::{Fault, FaultRequest, lock};
 use super::images::{self, ImageSystem, ImgReq};
 use super::routes::{self, Reply};
 use super::{RecordedRequest, Shared};
-use super::{github, nexus, sonar};
+use super::{awx, github, nexus, sonar};
 
 /// Bodies beyond this are refused; nothing the cockpit sends comes close.
 const MAX_BODY: usize = 1024 * 1024;
@@ -155,15 +155,17 @@ async fn handle(
     let image_system = ImageSystem::of(&parts.method, &path, amz_target.as_deref());
     let (system, below) = System::of(&path);
     let authorization = header(header::AUTHORIZATION);
+    let awx_path = awx::is_awx(&path);
     let user = match system {
         // The registry, ECR and the engine check credentials themselves.
         _ if image_system.is_some() => None,
+        _ if awx_path => awx::authenticate(&shared.opts, authorization.as_deref()),
         System::Jenkins | System::Nexus => authenticate(&shared, authorization.as_deref()),
         System::Github => github::authenticate(&shared.opts, authorization.as_deref()),
         System::Sonar => sonar::authenticate(&shared.opts, authorization.as_deref()),
     };
     let below = below.to_string();
-    let jenkins = system == System::Jenkins;
+    let jenkins = system == System::Jenkins && !awx_path;
     let index = record(&shared, &parts, &path, &raw_query, &form, &body, user.clone());
 
     let fault = match image_system {
@@ -218,6 +220,22 @@ async fn handle(
             body,
         };
         let mut reply = images::handle(&shared, sys, &img_req);
+        if truncate {
+            cut_in_half(&mut reply);
+        }
+        return Ok(finish(&shared, index, reply, false));
+    }
+
+    if awx_path {
+        let awx_req = awx::AwxReq {
+            method: &parts.method,
+            path: &path,
+            query: &query,
+            body: &body,
+            user,
+            has_credentials: authorization.is_some(),
+        };
+        let mut reply = awx::handle(&shared, &awx_req);
         if truncate {
             cut_in_half(&mut reply);
         }
