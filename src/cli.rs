@@ -58,6 +58,17 @@ pub enum Command {
     Theme,
     /// Run only the simulated estate and print a config that points at it (for trying or testing).
     Sim,
+    /// Print the simulated EKS cluster's exec credential: the kubeconfig exec plugin of the
+    /// simulated estate (it stands in for `aws eks get-token`).
+    #[command(hide = true)]
+    SimEksToken {
+        /// The simulated cluster's token endpoint.
+        #[arg(long)]
+        url: String,
+        /// The EKS cluster name.
+        #[arg(long)]
+        cluster: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

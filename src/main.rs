@@ -119,6 +119,13 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Some(Command::SimEksToken { url, cluster }) => {
+            let credential = flightdeck::sim::fetch_exec_credential(&url, cluster.as_deref())
+                .await
+                .map_err(Failure::Other)?;
+            out_raw!("{credential}");
+            Ok(())
+        }
         Some(Command::Sim) => {
             let estate = Estate::start(SimOptions::default())
                 .await

@@ -39,6 +39,13 @@
 //! artifact = service, repositories `maven-releases` and `maven-snapshots`.
 //! See `github.rs`, `sonar.rs` and `nexus.rs` for the endpoints.
 //!
+//! Kubernetes (see `kube/`): two more servers on their own ports, a
+//! kubeadm cluster (context `kubernetes-admin@kubernetes`, namespace
+//! `shop-staging`) and an EKS cluster (context = its ARN, exec-plugin tokens,
+//! namespace `shop-production`), with a small deployment controller on the
+//! story clock; [`Estate::kubeconfig_yaml`] writes their kubeconfig and
+//! [`SimControl::kube_facts`] names the anomalies they carry.
+//!
 //! Images (see `images.rs`, `registry.rs`, `ecr.rs`, `engine.rs`), on the same
 //! port: an OCI registry at `/v2/` with Docker Hub-style token auth at
 //! `/registry/token` (anonymous: pull; Basic `flightdeck:<token>`: pull and
@@ -145,6 +152,7 @@ mod github;
 mod ids;
 mod images;
 mod jenkins;
+mod kube;
 mod loadtest;
 mod nexus;
 mod registry;
@@ -169,6 +177,11 @@ pub use awx::{AwxFacts, AwxJobFact, AwxLaunch};
 pub use faults::Fault;
 pub use github::GithubStats;
 pub use images::RegistryStats;
+pub use self::kube::{
+    CrashLoopFact, DeadlineExceededFact, DriftFact, EKS_CLUSTER_NAME, EKS_CONTEXT, KUBEADM_CONTEXT, KubeClusterFact,
+    KubeDeploymentFact, KubeFacts, KubeStats, KubeWorkload, PRODUCTION_NAMESPACE, PausedRolloutFact,
+    PromotionTargetFact, STAGING_NAMESPACE, fetch_exec_credential,
+};
 
 use faults::{FaultStore, lock};
 use story::World;
@@ -197,6 +210,14 @@ pub struct SimOptions {
     pub github_extra_repos: usize,
     /// Items per Nexus search page (the real server fixes 100).
     pub nexus_page_size: usize,
+    /// Lifetime of the EKS cluster's exec-plugin tokens (wall clock; the
+    /// real ones live about 15 minutes).
+    pub kube_token_lifetime: Duration,
+    /// How often watches that allow bookmarks get one (wall clock).
+    pub kube_bookmark_interval: Duration,
+    /// Adds this many steady Deployments `bulk-000`, … of ten pods each to
+    /// both clusters.
+    pub kube_extra_deployments: usize,
 }
 
 impl Default for SimOptions {
@@ -211,6 +232,9 @@ impl Default for SimOptions {
             sonar_legacy_periods: false,
             github_extra_repos: 0,
             nexus_page_size: 10,
+            kube_token_lifetime: Duration::from_secs(15 * 60),
+            kube_bookmark_interval: Duration::from_secs(60),
+            kube_extra_deployments: 0,
         }
     }
 }
@@ -303,6 +327,8 @@ pub(crate) struct Shared {
     pub(crate) images: Mutex<images::ImageState>,
     /// The simulated AWX (templates, jobs, approvals, launches).
     pub(crate) awx: Mutex<awx::AwxSim>,
+    /// The two simulated Kubernetes clusters.
+    pub(crate) kube: kube::KubeSim,
     pub(crate) opts: SimOptions,
 }
 
@@ -323,7 +349,9 @@ impl Estate {
         let now = chrono::Utc::now().timestamp_millis();
         let mut world = World::new(opts.seed, url.clone(), opts.require_crumb, now);
         world.forge.add_bulk(opts.github_extra_repos);
-        let image_state = images::ImageState::new(&world);
+        let mut image_state = images::ImageState::new(&world);
+        let kube_listeners = kube::bind().await?;
+        let kube = kube::KubeSim::new(&world, &mut image_state, &opts, &kube_listeners);
         let awx_state = awx::AwxSim::new(&world, &image_state);
         let shared = Arc::new(Shared {
             images: Mutex::new(image_state),
@@ -332,9 +360,11 @@ impl Estate {
             faults: FaultStore::default(),
             requests: Mutex::new(RequestLog::default()),
             github: Mutex::new(github::RateState::default()),
+            kube,
             opts,
         });
         let mut tasks = vec![tokio::spawn(server::serve(listener, shared.clone()))];
+        tasks.extend(kube::serve(kube_listeners, &shared));
         let speed = shared.opts.speed;
         if speed.is_finite() && speed > 0.0 {
             tasks.push(tokio::spawn(ticker(shared.clone(), speed)));
@@ -466,6 +496,7 @@ impl Estate {
 
 impl Drop for Estate {
     fn drop(&mut self) {
+        self.shared.kube.stop();
         for t in &self.tasks {
             t.abort();
         }
@@ -491,6 +522,7 @@ async fn ticker(shared: Arc<Shared>, speed: f64) {
         if whole >= 1.0 {
             carry -= whole;
             lock(&shared.world).advance(whole as i64);
+            kube::advance(&shared);
         }
     }
 }
@@ -627,12 +659,15 @@ pub(crate) fn tick(shared: &Shared, seconds: f64) {
     if !seconds.is_finite() || seconds <= 0.0 {
         return;
     }
-    let mut w = lock(&shared.world);
-    w.advance((seconds.min(MAX_TICK_SECS) * 1000.0) as i64);
-    if seconds >= 300.0 {
-        let now = w.now;
-        w.expire_crumbs(now);
+    {
+        let mut w = lock(&shared.world);
+        w.advance((seconds.min(MAX_TICK_SECS) * 1000.0) as i64);
+        if seconds >= 300.0 {
+            let now = w.now;
+            w.expire_crumbs(now);
+        }
     }
+    kube::advance(shared);
 }
 
 #[cfg(test)]
