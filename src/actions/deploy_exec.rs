@@ -21,7 +21,10 @@ impl Executor {
     pub(super) async fn run_deploy_action(&self, plan: &Plan) -> ActionOutcome {
         let result: Result<String, String> = match &plan.request.kind {
             ActionKind::UndoRollout {
-                workload, to_revision, ..
+                workload,
+                to_revision,
+                retag,
+                ..
             } => match self.kube.client(&workload.cluster).await {
                 Err(e) => Err(e.to_string()),
                 Ok(client) => match kube_actions::rollout_undo(&client, workload, Some(*to_revision)).await {
@@ -31,8 +34,12 @@ impl Executor {
                     )),
                     Ok(undo) => {
                         self.follow_in_background(plan, client, workload.clone(), 0);
+                        let tag_note = match retag {
+                            Some(r) => self.retag_back(r).await,
+                            None => String::new(),
+                        };
                         Ok(format!(
-                            "deployment/{} rolled back from revision {} to the template of revision {}; following the rollout",
+                            "deployment/{} rolled back from revision {} to the template of revision {}; following the rollout{tag_note}",
                             workload.deployment,
                             undo.from_revision.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
                             undo.to_revision
@@ -98,6 +105,23 @@ impl Executor {
             n.notify_one();
         }
         outcome
+    }
+
+    /// Point the environment's tag at the digest the rollback restored, so the registry keeps
+    /// recording what runs. A failure here does not undo the rollback: it is said, and the Running
+    /// link shows the mismatch until someone fixes the tag.
+    async fn retag_back(&self, (source, repository, tag, digest): &(String, String, String, String)) -> String {
+        let Some(registry) = self.registries.get(source) else {
+            return format!("; no registry source named {source} to move {tag}");
+        };
+        match registry.retag(repository, digest, tag).await {
+            Ok(_) => match registry.tag_digest(repository, tag).await {
+                Ok(Some(d)) if &d == digest => format!("; {tag} points at {} again", &digest[..digest.len().min(19)]),
+                Ok(other) => format!("; {tag} reads back as {}", other.unwrap_or_else(|| "nothing".into())),
+                Err(e) => format!("; {tag} moved but could not be read back: {e}"),
+            },
+            Err(e) => format!("; {tag} could not be moved back: {e}"),
+        }
     }
 
     /// Follow a rollout to its end in the background, and record that end as its own audit line.

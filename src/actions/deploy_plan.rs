@@ -32,6 +32,7 @@ pub(super) fn title_and_calls(
             from_revision,
             to_revision,
             image,
+            retag,
         } => {
             let url = deployment_url(state, workload);
             if let Some(view) = state.workload(workload) {
@@ -68,6 +69,14 @@ pub(super) fn title_and_calls(
                     "application/json-patch+json: replace /spec/template with that revision's, and the annotations",
                 ),
             ];
+            let mut calls = calls;
+            if let Some((source, repository, tag, digest)) = retag {
+                calls.push(call(
+                    "PUT",
+                    format!("{source}: {repository}:{tag} → {}", &digest[..digest.len().min(19)]),
+                    "move the environment's tag back with it (same manifest bytes), then read it back",
+                ));
+            }
             let from = from_revision.map(|r| format!(" from revision {r}")).unwrap_or_default();
             (
                 format!(

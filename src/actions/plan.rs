@@ -40,6 +40,9 @@ pub enum ActionKind {
         to_revision: i64,
         /// The configured container's image in that revision.
         image: String,
+        /// Move the environment's tag back to that image's digest too, so what was promoted and
+        /// what runs stay the same: (registry source, repository, tag, digest).
+        retag: Option<(String, String, String, String)>,
     },
     /// `kubectl rollout restart`: a new restartedAt annotation rolls every pod.
     RestartWorkload {
@@ -436,6 +439,45 @@ fn promotion_calls(p: &Promotion, state: &State) -> Vec<PlannedCall> {
                 ));
             }
         }
+    }
+    if let Some(r) = &p.rollout {
+        let url = format!(
+            "{} /apis/apps/v1/namespaces/{}/deployments/{}",
+            r.server.trim_end_matches('/'),
+            r.workload.namespace,
+            r.workload.deployment
+        );
+        calls.push(call(
+            "PATCH",
+            url.clone(),
+            format!(
+                "strategic merge: container {} image {} → {}",
+                r.workload.container,
+                r.current_image.as_deref().unwrap_or("?"),
+                r.image
+            ),
+        ));
+        calls.push(call(
+            "WATCH",
+            url,
+            "follow the rollout as kubectl rollout status does, until complete or failed".into(),
+        ));
+    }
+    if let Some(l) = &p.launch {
+        let kind = if l.workflow { "workflow_job_templates" } else { "job_templates" };
+        let id = l.template_id.map(|i| i.to_string()).unwrap_or_else(|| "?".into());
+        let base = format!("{}/api/v2/{kind}/{id}/launch/", l.server.trim_end_matches('/'));
+        calls.push(call("GET", base.clone(), "check the template accepts the extra vars".into()));
+        calls.push(call(
+            "POST",
+            base,
+            format!(
+                "launch \"{}\" with {}; fail if AWX answers with ignored_fields",
+                l.template,
+                l.extra_vars.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+            ),
+        ));
+        calls.push(call("GET", format!("{}/api/v2/jobs/<id>/", l.server.trim_end_matches('/')), "follow the job to its end".into()));
     }
     calls
 }

@@ -152,14 +152,23 @@ pub fn rollback(state: &State, view: &mut View) -> Intent {
                 ));
                 Intent::None
             }
-            Ok(undo) => Intent::Plan(ActionRequest {
+            Ok(undo) => {
+                let image = undo
+                    .containers
+                    .iter()
+                    .find(|c| c.name == workload.container)
+                    .map(|c| c.image.clone())
+                    .unwrap_or_default();
+                // A digest-pinned image: the environment's tag follows it back.
+                let retag = image.rsplit_once('@').and_then(|(_, digest)| {
+                    let cfg = service.image.as_ref()?;
+                    let tag = cfg.env_tags.get(&environment)?;
+                    Some((cfg.source.clone(), cfg.repository.clone(), tag.clone(), digest.to_string()))
+                });
+                Intent::Plan(ActionRequest {
                 kind: ActionKind::UndoRollout {
-                    image: undo
-                        .containers
-                        .iter()
-                        .find(|c| c.name == workload.container)
-                        .map(|c| c.image.clone())
-                        .unwrap_or_default(),
+                    image,
+                    retag,
                     from_revision: undo.from_revision,
                     to_revision: undo.to_revision,
                     workload: workload.clone(),
@@ -167,7 +176,8 @@ pub fn rollback(state: &State, view: &mut View) -> Intent {
                 service: service.name.clone(),
                 source: workload.cluster.clone(),
                 environment: Some(environment),
-            }),
+            })
+            }
             Err(why) => {
                 view.say(why);
                 Intent::None
