@@ -143,6 +143,7 @@ mod awx;
 mod console;
 mod crumb;
 mod dates;
+mod demo_deploy;
 mod ecr;
 mod engine;
 mod facts;
@@ -458,6 +459,9 @@ impl Estate {
             url = self.url,
             region = images::ECR_REGION,
         ));
+        let deploy_sources = self.deploy_sources_toml();
+        let with_clusters = deploy_sources.contains("[[sources.kubernetes]]");
+        s.push_str(&deploy_sources);
         s.push_str("[[environments]]\nname = \"staging\"\n\n");
         s.push_str("[[environments]]\nname = \"production\"\nprotected = true\n");
         for svc in &story::SERVICES {
@@ -482,9 +486,13 @@ impl Estate {
                      base_image = \"{base}\"\npromotion = \"{promotion}\"\n",
                     repo = images::repository(name),
                     base = images::base_reference(&host, img.base),
-                    promotion = img.promotion,
+                    promotion = match img.promotion {
+                        "kubernetes" if !with_clusters => "retag",
+                        p => p,
+                    },
                 ));
             }
+            s.push_str(&self.service_deploy_toml(name, with_clusters));
         }
         s.push_str(&format!(
             "\n[[services]]\nname = \"{b}\"\n[services.jenkins]\nbuild = \"{b}\"\n",
