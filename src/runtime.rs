@@ -10,6 +10,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::actions::{AuditLog, Executor, ImageRegistry, LazyEcr};
 use crate::config::Config;
 use crate::model::{Environment, SourceHealth, State, Update};
+use crate::sources::awx::{AwxClient, AwxPoller, WatchedTemplate};
 use crate::sources::ecr::EcrPoller;
 use crate::sources::engine::EnginePoller;
 use crate::sources::github::{GithubClient, GithubPoller, WatchedRepo};
@@ -35,6 +36,7 @@ enum AnyPoller {
     Registry(RegistryPoller),
     Ecr(EcrPoller),
     Engine(EnginePoller),
+    Awx(AwxPoller),
     /// Kubernetes watches (one source per kubeconfig context); `poll_once` lists once.
     Kube(KubeSource),
 }
@@ -49,6 +51,7 @@ impl AnyPoller {
             AnyPoller::Registry(p) => p.poll_once().await,
             AnyPoller::Ecr(p) => p.poll_once().await,
             AnyPoller::Engine(p) => p.poll_once().await,
+            AnyPoller::Awx(p) => p.poll_once().await,
             // The source reports its own health; the error is already on its line.
             AnyPoller::Kube(p) => p.list_once().await.map_err(|e| HttpError::Request(e.to_string())),
         }
@@ -63,6 +66,7 @@ impl AnyPoller {
             AnyPoller::Registry(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Ecr(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Engine(p) => tokio::spawn(poller::run(p)),
+            AnyPoller::Awx(p) => tokio::spawn(poller::run(p)),
             AnyPoller::Kube(p) => tokio::spawn(p.run()),
         };
     }
@@ -74,6 +78,8 @@ pub struct Runtime {
     pub rx: mpsc::UnboundedReceiver<Update>,
     pub executor: Executor,
     pub refresh: HashMap<String, Arc<Notify>>,
+    /// AWX clients by source name (launch, approve, deny go through them).
+    pub awx_clients: HashMap<String, Arc<AwxClient>>,
     /// Every configured cluster's client (connected on first use), for the action executor.
     pub kube_clients: KubeClients,
     pollers: Vec<AnyPoller>,
@@ -315,16 +321,53 @@ impl Runtime {
                 )));
             }
         }
-        let executor =
-            Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone())
-                .with_registries(registries)
-                .with_deploy(kube_clients.clone(), HashMap::new());
+        let mut awx_clients = HashMap::new();
+        for cfg in &config.awx {
+            // The templates services deploy with on this server, per environment.
+            let templates: Vec<WatchedTemplate> = config
+                .services
+                .iter()
+                .flat_map(|s| {
+                    s.deploy.iter().filter_map(|(env, target)| {
+                        let awx = target.awx.as_ref().filter(|a| a.source == cfg.name)?;
+                        Some(WatchedTemplate {
+                            service: s.name.clone(),
+                            environment: env.clone(),
+                            template: awx.clone(),
+                        })
+                    })
+                })
+                .collect();
+            let client = Arc::new(AwxClient::new(cfg)?);
+            let notify = Arc::new(Notify::new());
+            state.apply(Update::SourceRegistered(SourceHealth::new(
+                &cfg.name,
+                "awx",
+                client.base().as_str(),
+                cfg.poll_interval.as_secs(),
+            )));
+            pollers.push(AnyPoller::Awx(AwxPoller::new(
+                client.clone(),
+                &cfg.name,
+                templates,
+                cfg.jobs_per_template,
+                cfg.poll_interval,
+                tx.clone(),
+                notify.clone(),
+            )));
+            awx_clients.insert(cfg.name.clone(), client);
+            refresh.insert(cfg.name.clone(), notify);
+        }
+        let executor = Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone())
+            .with_registries(registries)
+            .with_deploy(kube_clients.clone(), awx_clients.clone());
         Ok(Runtime {
             state,
             tx,
             rx,
             executor,
             refresh,
+            awx_clients,
             kube_clients,
             pollers,
         })

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use flightdeck::config::{AwxAuth, AwxSourceConfig, Secret};
 use flightdeck::model::{AwxJobStatus, AwxKind, AwxState, AwxTemplateRef, Update};
+use flightdeck::runtime::Runtime;
 use flightdeck::sim::{Estate, Fault, SimOptions};
 use flightdeck::sources::awx::{AwxClient, AwxError, AwxPoller, WatchedTemplate, extra_vars};
 use serde_json::json;
@@ -121,7 +122,7 @@ async fn poll_reads_templates_jobs_tails_and_pending_approvals() {
     let pay = state.template("deploy-payments-api-staging").unwrap();
     assert_eq!(pay.kind, AwxKind::Job);
     assert!(pay.ask_variables_on_launch && pay.survey_enabled);
-    assert_eq!(pay.survey_variables, vec!["version", "digest"]);
+    assert_eq!(pay.survey_variables, vec!["version", "digest", "image", "environment"]);
     assert_eq!(pay.playbook, "playbooks/deploy-service.yml");
     assert_eq!(pay.used_by, vec![("payments-api".to_string(), "staging".to_string())]);
     let ledger = state.template_for("ledger-service", "staging").unwrap();
@@ -361,7 +362,15 @@ async fn launch_with_extra_vars_runs_to_success() {
         .launch(
             prod,
             AwxKind::Job,
-            &extra_vars([("version", "3.1.90"), ("digest", "sha256:ab")]),
+            &extra_vars([
+                ("version", "3.1.90"),
+                ("digest", "sha256:ab"),
+                (
+                    "image",
+                    "314159265358.dkr.ecr.eu-west-1.amazonaws.com/shop/ledger-service",
+                ),
+                ("environment", "production"),
+            ]),
         )
         .await
         .unwrap();
@@ -525,4 +534,57 @@ async fn a_garbled_answer_degrades_the_source_and_keeps_the_last_state() {
     p.poll_once().await.unwrap();
     let (_, health) = drain(&mut rx);
     assert_eq!(health, Some(Ok(())));
+}
+
+#[tokio::test]
+async fn the_runtime_wires_each_awx_source_from_the_config() {
+    let (estate, opts) = estate().await;
+    let text = format!(
+        r#"
+[[sources.awx]]
+name = "tower"
+url = "{url}"
+token_env = "AWX_TOKEN"
+identity = "erin"
+jobs_per_template = 3
+
+[[environments]]
+name = "staging"
+
+[[environments]]
+name = "production"
+protected = true
+
+[[services]]
+name = "payments-api"
+[services.deploy.staging]
+awx = {{ template = "deploy-payments-api-staging" }}
+[services.deploy.production]
+awx = {{ source = "tower", template = "release-payments-api-production", workflow = true }}
+
+[[services]]
+name = "ledger-service"
+[services.deploy.staging]
+awx = {{ template = "deploy-ledger-service-staging" }}
+"#,
+        url = estate.awx_url()
+    );
+    let token = opts.token.clone();
+    let env = move |k: &str| (k == "AWX_TOKEN").then(|| token.clone());
+    let config = flightdeck::config::load_from_str(&text, std::path::Path::new("<awx>"), None, &env).unwrap();
+    let mut rt = Runtime::new(&config, None).unwrap();
+    assert!(rt.awx_clients.contains_key("tower"));
+    assert_eq!(rt.awx_clients["tower"].identity(), "erin");
+    assert_eq!(rt.state.sources["tower"].kind, "awx");
+    rt.poll_all_once().await;
+    let health = &rt.state.sources["tower"];
+    assert!(health.last_success.is_some(), "{:?}", health.last_error);
+    let awx = &rt.state.awx["tower"];
+    assert_eq!(awx.templates.len(), 3);
+    assert_eq!(awx.jobs_of("deploy-payments-api-staging").len(), 3);
+    assert_eq!(
+        awx.template_for("payments-api", "production").map(|t| t.kind),
+        Some(AwxKind::Workflow)
+    );
+    assert_eq!(awx.approvals().count(), 1);
 }

@@ -4,11 +4,12 @@
 //!
 //! Contents (ids in [`AwxFacts::templates`]):
 //! - job templates `deploy-{payments-api,ledger-service}-{staging,production}`: payments-api's
-//!   ask for variables on launch and have a survey (`version` required, `digest`);
+//!   ask for variables on launch and have a survey (`version` required; `digest`, `image`,
+//!   `environment`);
 //!   `deploy-ledger-service-staging` neither asks nor has a survey and pins `version` in its own
 //!   extra variables, so a launch with extra variables answers 201 with them in
 //!   `ignored_fields` (the trap); `deploy-ledger-service-production` does not ask but its
-//!   survey defines `version` and `digest`;
+//!   survey defines the same four;
 //! - `rotate-ledger-credentials`, which the API user may not launch (403);
 //! - the workflow `release-payments-api-production`: approval node "Approve production change"
 //!   (times out after 24 h), then `deploy-payments-api-production`. Dmitri's run waits at the

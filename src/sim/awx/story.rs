@@ -396,14 +396,27 @@ impl AwxSim {
             description: "sha256:… of the image; the play refuses a tag that moved.",
             required: false,
         };
+        let image_q = Question {
+            variable: "image",
+            name: "Image repository",
+            description: "Where the image is pulled from (without tag or digest).",
+            required: false,
+        };
+        let environment_q = Question {
+            variable: "environment",
+            name: "Environment",
+            description: "The environment this deploy is for (a cross-check of the inventory).",
+            required: false,
+        };
+        let survey = vec![version_q, digest_q, image_q, environment_q];
         let pinned = rel("ledger-service", at("ledger-service", 0), 0);
         let mut id = 10;
         for svc in SERVICES {
             for env in ENVIRONMENTS {
                 let (ask, survey) = match (svc, env) {
-                    ("payments-api", _) => (true, vec![version_q.clone(), digest_q.clone()]),
+                    ("payments-api", _) => (true, survey.clone()),
                     (_, "staging") => (false, Vec::new()),
-                    _ => (false, vec![version_q.clone(), digest_q.clone()]),
+                    _ => (false, survey.clone()),
                 };
                 let extra_vars = if svc == "ledger-service" && env == "staging" {
                     format!("---\nversion: \"{}\"\nsmoke_test: true\n", pinned.0)
