@@ -30,10 +30,16 @@
 //!
 //! Faults set on the estate apply to the clusters, matched against
 //! `/kube/<cluster><path>` with `<cluster>` = `kubernetes` or `shop-prod`.
+//!
+//! For tests outside the process, each cluster's server also answers
+//! `GET`/`DELETE /__sim/stats` (its [`KubeStats`]), `GET`/`DELETE
+//! /__sim/requests`, `GET /__sim/facts` ([`KubeFacts`]) and `POST
+//! /__sim/tick?seconds=N` (the estate's story clock).
 
 mod access;
 mod auth;
 mod cluster;
+mod control;
 mod controller;
 mod facts;
 mod kubeconfig;
@@ -291,8 +297,12 @@ impl KubeSim {
         let _ = self.shutdown.send(true);
     }
 
+    /// The cluster of a kubeconfig context (its cluster name or short
+    /// name, `kubernetes` or `shop-prod`, also do).
     pub(crate) fn by_context(&self, context: &str) -> Option<&ClusterHandle> {
-        self.clusters.iter().find(|c| c.spec.context == context)
+        self.clusters
+            .iter()
+            .find(|c| c.spec.context == context || c.spec.name == context || c.spec.short == context)
     }
 }
 

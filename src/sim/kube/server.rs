@@ -26,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::super::faults::{Fault, lock};
 use super::super::{RecordedRequest, Shared};
 use super::auth::bearer;
+use super::control;
 use super::routes::{self, KubeReq, Reply, error};
 use super::watch::{self, Breakage};
 
@@ -140,6 +141,10 @@ async fn handle(
     let query: Vec<(String, String)> = url::form_urlencoded::parse(raw_query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    if path == "/__sim" || path.starts_with("/__sim/") {
+        let reply = control::handle(&shared, index, &parts.method, &path, &query);
+        return Ok(respond(&shared, index, reply, Breakage::None, &audit));
+    }
     let header_of = |name: header::HeaderName| {
         parts
             .headers

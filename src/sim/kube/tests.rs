@@ -1009,3 +1009,45 @@ async fn a_big_estate_stays_cheap_to_serve() {
     eprintln!("bulk estate: setup {setup:?}, pod list {listed:?}, tick {ticked:?}");
     assert!(listed < Duration::from_secs(3), "{listed:?}");
 }
+
+#[tokio::test]
+async fn the_control_endpoints_answer_outside_the_process() {
+    let e = estate().await;
+    let k = kubeadm(&e);
+    let before = e.control().now_ms();
+    k.ok(&format!("{STAGING}/deployments")).await;
+    let client = http();
+    let stats: Value = client
+        .get(format!("{}/__sim/stats", k.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["lists"], 1);
+    let facts: Value = client
+        .get(format!("{}/__sim/facts", k.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(facts["promotion_target"]["workload"]["service"], "notification-worker");
+    let r = client
+        .post(format!("{}/__sim/tick?seconds=5", k.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(e.control().now_ms(), before + 5000);
+    let r = client.delete(format!("{}/__sim/stats", k.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(e.control().kube_stats("kubernetes").lists, 0);
+    assert_eq!(
+        e.control().kube_requests(KUBEADM_CONTEXT).len(),
+        1,
+        "control calls are not recorded"
+    );
+}
