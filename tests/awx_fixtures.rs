@@ -107,6 +107,7 @@ fn workflow_approvals_page() {
     assert_eq!(p.approval_expiration, None);
     assert_eq!(p.workflow_job_id, Some(216));
     assert_eq!(p.workflow_job_name, "Approval @ 9:15:26 AM");
+    assert_eq!(p.workflow_template_id, Some(9));
     assert_eq!(p.launched_by.as_deref(), Some("admin"));
     assert!(p.created.is_some());
     assert_eq!(p.url, "https://tower.example.com/#/workflow_approvals/218/details");

@@ -192,6 +192,8 @@ async fn poll_reads_templates_jobs_tails_and_pending_approvals() {
     assert_eq!(a.workflow_job_id, Some(facts.pending_workflow_job_id));
     assert_eq!(a.workflow_job_name, "release-payments-api-production");
     assert_eq!(a.launched_by.as_deref(), Some("dmitri"));
+    let of = state.template_of(a).expect("the approval's workflow template");
+    assert_eq!(of.used_by, vec![("payments-api".to_string(), "production".to_string())]);
 
     // What went over the wire: the status filter, newest-first job lists, the prefix.
     let requests = control.requests();
@@ -336,6 +338,18 @@ async fn launch_with_extra_vars_runs_to_success() {
         json!({"version": "1.4.200", "digest": "sha256:0123"})
     );
     assert_eq!(record[0].ignored_fields, json!({}));
+    // Out-of-process tests see the same through the control API.
+    let control_view: serde_json::Value = reqwest::get(format!("{}/__sim/awx", estate.jenkins_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(control_view["launches"][0]["job_id"], json!(launched.job_id));
+    assert_eq!(
+        control_view["facts"]["pending_approval_id"],
+        json!(facts.pending_approval_id)
+    );
     let job = client.job(launched.job_id).await.unwrap();
     assert_eq!(job.status, AwxJobStatus::Pending);
     control.tick(1.5);

@@ -82,22 +82,37 @@ fn running_digests(estate: &Estate, service: &str) -> Vec<String> {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};
     let yaml = estate.kubeconfig_yaml(std::path::Path::new(env!("CARGO_BIN_EXE_flightdeck")));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
         let options = kube::config::KubeConfigOptions {
             context: Some(flightdeck::sim::KUBEADM_CONTEXT.to_string()),
             ..Default::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .unwrap();
         let client = kube::Client::try_from(config).unwrap();
         let pods: Api<Pod> = Api::namespaced(client, flightdeck::sim::STAGING_NAMESPACE);
-        let list = pods.list(&ListParams::default().labels(&format!("app={service}"))).await.unwrap();
+        let list = pods
+            .list(&ListParams::default().labels(&format!("app={service}")))
+            .await
+            .unwrap();
         let mut digests: Vec<String> = list
             .items
             .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref()?.first().map(|c| c.image_id.clone()))
+            .filter_map(|p| {
+                p.status
+                    .as_ref()?
+                    .container_statuses
+                    .as_ref()?
+                    .first()
+                    .map(|c| c.image_id.clone())
+            })
             .filter(|id| !id.is_empty())
             .filter_map(|id| id.rsplit_once('@').map(|(_, d)| d.to_string()))
             .collect();
@@ -113,7 +128,10 @@ fn promote_by_patch_watch_the_rollout_complete_then_roll_it_back() {
     let target = s.estate.control().kube_facts().promotion_target;
     let service = target.workload.service.clone();
     let version = target.candidate_version.clone();
-    assert_eq!(running_digests(&s.estate, &service), vec![target.running_digest.clone()]);
+    assert_eq!(
+        running_digests(&s.estate, &service),
+        vec![target.running_digest.clone()]
+    );
 
     let mut c = s.cockpit();
     c.wait_for("Release board", T);
@@ -141,8 +159,14 @@ fn promote_by_patch_watch_the_rollout_complete_then_roll_it_back() {
 
     // The rollout is followed to its end and recorded; the pods then run the candidate's digest.
     let check = s.wait_audit("rollout_check", "ok", Duration::from_secs(90));
-    assert!(check["detail"].as_str().unwrap().contains("successfully rolled out"), "{check}");
-    assert_eq!(running_digests(&s.estate, &service), vec![target.candidate_digest.clone()]);
+    assert!(
+        check["detail"].as_str().unwrap().contains("successfully rolled out"),
+        "{check}"
+    );
+    assert_eq!(
+        running_digests(&s.estate, &service),
+        vec![target.candidate_digest.clone()]
+    );
     c.send("5");
     c.wait_for(&format!("{service} in staging"), T);
     c.wait_for("successfully rolled out", T);
@@ -163,7 +187,10 @@ fn promote_by_patch_watch_the_rollout_complete_then_roll_it_back() {
     }
     let audit = s.audit();
     let actions: Vec<&str> = audit.iter().filter_map(|l| l["action"].as_str()).collect();
-    assert!(actions.contains(&"promote") && actions.contains(&"rollout_undo"), "{actions:?}");
+    assert!(
+        actions.contains(&"promote") && actions.contains(&"rollout_undo"),
+        "{actions:?}"
+    );
     // The staging tag followed the rollback, so promoted and running agree again.
     let repo = format!("shop/{service}");
     assert_eq!(

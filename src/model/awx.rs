@@ -213,6 +213,9 @@ pub struct AwxApproval {
     pub can_approve_or_deny: bool,
     pub workflow_job_id: Option<u64>,
     pub workflow_job_name: String,
+    /// The workflow job template it belongs to.
+    #[serde(default)]
+    pub workflow_template_id: Option<u64>,
     /// Who launched the workflow job (for four-eyes: not the one who approves).
     pub launched_by: Option<String>,
     /// The approval's page in the AWX web UI.
@@ -265,6 +268,16 @@ impl AwxState {
     /// Pending workflow approvals, oldest first.
     pub fn approvals(&self) -> impl Iterator<Item = &AwxApproval> {
         self.approvals.iter().filter(|a| a.is_pending())
+    }
+
+    /// The watched workflow template an approval belongs to (by id, else by the workflow job's
+    /// name, which AWX takes from its template).
+    pub fn template_of(&self, approval: &AwxApproval) -> Option<&AwxTemplate> {
+        let workflows = || self.templates.iter().filter(|t| t.kind == AwxKind::Workflow);
+        approval
+            .workflow_template_id
+            .and_then(|id| workflows().find(|t| t.id == id))
+            .or_else(|| workflows().find(|t| t.name == approval.workflow_job_name))
     }
 
     /// Any job of the watched templates, by id.

@@ -292,9 +292,13 @@ fn awx_approvals(state: &State) -> Vec<InboxItem> {
                 .iter()
                 .find(|t| t.name == a.workflow_job_name)
                 .and_then(|t| t.used_by.first().cloned());
+            // Otherwise by name: `release-payments-api-production` names both.
             let (service, environment) = match used_by {
                 Some((s, e)) => (Some(s), Some(e)),
-                None => (None, environment_named_in(state, &a.workflow_job_name)),
+                None => (
+                    longest_contained(state.services.iter().map(|s| s.name.as_str()), &a.workflow_job_name),
+                    longest_contained(state.environments.iter().map(|e| e.name.as_str()), &a.workflow_job_name),
+                ),
             };
             let four = four_eyes(policy, state, source, environment.as_deref(), a.launched_by.as_deref());
             let mut server = vec![if a.can_approve_or_deny {
@@ -348,6 +352,15 @@ pub fn started_by(causes: &[Cause]) -> Option<String> {
         Cause::GithubPush { user } => user.clone(),
         _ => None,
     })
+}
+
+/// The longest of `names` that `text` contains (case-insensitive).
+fn longest_contained<'a>(names: impl Iterator<Item = &'a str>, text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    names
+        .filter(|n| !n.is_empty() && lower.contains(&n.to_ascii_lowercase()))
+        .max_by_key(|n| n.len())
+        .map(str::to_string)
 }
 
 /// An environment whose name appears as a word in `text` ("Deploy to production?").
@@ -440,6 +453,16 @@ mod tests {
         assert!(!v.allows());
         // A timer or SCM poll started it: nobody to compare with.
         assert_eq!(verdict(&s, Some("production"), None), FourEyes::Clear);
+    }
+
+    #[test]
+    fn names_found_inside_a_workflow_name() {
+        let names = ["payments-api", "payments", "production"];
+        assert_eq!(
+            longest_contained(names.into_iter(), "release-payments-api-production").as_deref(),
+            Some("payments-api")
+        );
+        assert_eq!(longest_contained(["staging"].into_iter(), "release-x-production"), None);
     }
 
     #[test]

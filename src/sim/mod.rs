@@ -23,6 +23,7 @@
 //! - `GET /__sim/registry` the OCI registry's and ECR's counters ([`RegistryStats`]);
 //!   `POST /__sim/registry?fail_next_puts=N` fails the next N manifest PUTs and N ECR
 //!   PutImage calls with 500; `DELETE /__sim/registry` zeroes the counters
+//! - `GET /__sim/awx` the simulated AWX's facts ([`AwxFacts`]) and the launches it received
 //!
 //! The Jenkins estate: folder `dominion` with a pipeline and a parameterised
 //! deploy job per service, a multibranch project `dominion/checkout-web-pr`
@@ -37,7 +38,9 @@
 //! hour of *story* time, `Link` pagination. SonarQube: projects
 //! `com.dominion:{service}`, gate "Sonar way". Nexus: group `com.dominion`,
 //! artifact = service, repositories `maven-releases` and `maven-snapshots`.
-//! See `github.rs`, `sonar.rs` and `nexus.rs` for the endpoints.
+//! See `github.rs`, `sonar.rs` and `nexus.rs` for the endpoints. AWX (API v2, see
+//! `awx/mod.rs`) at `/awx`: deploy templates for payments-api and ledger-service, a release
+//! workflow waiting at its approval, launches, approve and deny.
 //!
 //! Kubernetes (see `kube/`): two more servers on their own ports, a
 //! kubeadm cluster (context `kubernetes-admin@kubernetes`, namespace

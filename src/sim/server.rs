@@ -461,9 +461,17 @@ fn control(shared: &Shared, method: &Method, path: &str, query: &[(String, Strin
             lock(&shared.images).stats = images::RegistryStats::default();
             ok(serde_json::json!({"ok": true}))
         }
+        (&Method::GET, "/__sim/awx") => {
+            let awx = lock(&shared.awx);
+            match (serde_json::to_value(&awx.facts), serde_json::to_value(&awx.launches)) {
+                (Ok(facts), Ok(launches)) => ok(serde_json::json!({"facts": facts, "launches": launches})),
+                (Err(e), _) | (_, Err(e)) => bad(e.to_string()),
+            }
+        }
         (
             _,
-            "/__sim/fault" | "/__sim/requests" | "/__sim/tick" | "/__sim/github" | "/__sim/facts" | "/__sim/registry",
+            "/__sim/fault" | "/__sim/requests" | "/__sim/tick" | "/__sim/github" | "/__sim/facts" | "/__sim/registry"
+            | "/__sim/awx",
         ) => Reply::json(
             StatusCode::METHOD_NOT_ALLOWED,
             &serde_json::json!({"error": "method not allowed"}),

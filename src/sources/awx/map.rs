@@ -211,6 +211,7 @@ pub fn approval(a: &ApprovalJson, base: &str, launched_by: Option<String>) -> Aw
         can_approve_or_deny: a.can_approve_or_deny,
         workflow_job_id: workflow.and_then(|w| w.id),
         workflow_job_name: workflow.map(|w| w.name.clone()).unwrap_or_default(),
+        workflow_template_id: a.summary_fields.workflow_job_template.as_ref().and_then(|t| t.id),
         launched_by: launched_by.or_else(|| {
             a.summary_fields
                 .created_by
