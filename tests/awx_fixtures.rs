@@ -135,3 +135,56 @@ fn garbage_is_an_error_not_a_panic() {
     let empty: PageJson<ApprovalJson> = serde_json::from_str("{}").unwrap();
     assert!(empty.results.is_empty());
 }
+
+/// Serves one body to every request (any path), counting them.
+async fn serve(body: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn a_next_link_back_to_the_first_page_ends_the_list() {
+    use flightdeck::config::{AwxAuth, AwxSourceConfig, Secret};
+    use flightdeck::sources::awx::AwxClient;
+    // The approvals fixture's `next` is the list itself: followed once, then recognised.
+    let (url, count) = serve(fixture("awx_WorkflowApproval_workflowApprovals.json")).await;
+    let client = AwxClient::new(&AwxSourceConfig {
+        name: "awx".into(),
+        url: url.parse().unwrap(),
+        auth: AwxAuth::Token(Secret::new("t")),
+        identity: None,
+        poll_interval: std::time::Duration::from_secs(10),
+        timeout: std::time::Duration::from_secs(5),
+        jobs_per_template: 5,
+        insecure_tls: false,
+    })
+    .unwrap();
+    let pending = client.pending_approvals().await.unwrap();
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Pending only, each once, though both pages listed it.
+    assert_eq!(pending.iter().map(|a| a.id).collect::<Vec<_>>(), vec![218]);
+}

@@ -315,8 +315,10 @@ impl AwxClient {
                 1000,
             )
             .await?;
-        // A server that ignores the filter must not make decided approvals look pending.
-        all.retain(|a| a.status == "pending");
+        // A server that ignores the filter must not make decided approvals look pending, and a
+        // list that moved while it was paged may repeat an item.
+        let mut seen = HashSet::new();
+        all.retain(|a| a.status == "pending" && seen.insert(a.id));
         Ok(all)
     }
 
