@@ -64,6 +64,9 @@ pub async fn client_config(mut kubeconfig: Kubeconfig, context: &str, timeout: D
     config.write_timeout = Some(timeout);
     // No read timeout: watches stay open for minutes (kube's watcher has its own idle timeout).
     config.read_timeout = None;
+    // kube's own retry of 429/503/504 waits up to 15 times with delays growing to minutes, all
+    // hidden from the health line; the watches back off themselves and say so.
+    config.default_retry = false;
     Ok(config)
 }
 

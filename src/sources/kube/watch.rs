@@ -266,8 +266,8 @@ enum Ended {
     /// Nobody listens any more.
     Closed,
     /// The credentials were refused (or every watch ended): build a new client, hence a new
-    /// token, after this delay.
-    Reconnect(Duration),
+    /// token. `error` is not reported yet; `was_healthy` restarts the backoff.
+    Reconnect { error: String, was_healthy: bool },
 }
 
 /// One cluster source (one kubeconfig context) and the namespaces its services run in.
@@ -400,7 +400,15 @@ impl KubeSource {
             };
             match self.watch(client).await {
                 Ended::Closed => return,
-                Ended::Reconnect(delay) => {
+                Ended::Reconnect { error, was_healthy } => {
+                    if was_healthy {
+                        backoff.reset();
+                    }
+                    let delay = backoff.next().unwrap_or(Duration::from_secs(30));
+                    self.failed(
+                        format!("{error} (reconnecting in {}s)", delay.as_secs().max(1)),
+                        Some(delay),
+                    );
                     self.client.invalidate().await;
                     tokio::time::sleep(delay).await;
                 }
@@ -444,7 +452,10 @@ impl KubeSource {
             };
             let Some((index, signal)) = next else {
                 // Every watch ended (kube's never do): start over.
-                return Ended::Reconnect(Duration::from_secs(1));
+                return Ended::Reconnect {
+                    error: "every watch ended".into(),
+                    was_healthy: healthy,
+                };
             };
             let (ns, kind) = labels[index];
             match signal {
@@ -465,6 +476,12 @@ impl KubeSource {
                     healthy = now_healthy;
                 }
                 Signal::Failed { error, retry_in } => {
+                    if error.is_unauthorized() {
+                        return Ended::Reconnect {
+                            error: format!("{ns}/{}: {error}", kind.plural()),
+                            was_healthy: healthy,
+                        };
+                    }
                     failing[index] = true;
                     healthy = false;
                     self.failed(
@@ -475,9 +492,6 @@ impl KubeSource {
                         ),
                         Some(retry_in),
                     );
-                    if error.is_unauthorized() {
-                        return Ended::Reconnect(retry_in);
-                    }
                 }
             }
         }
