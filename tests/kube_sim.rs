@@ -592,3 +592,48 @@ async fn list_once_is_one_list_per_kind_and_namespace() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn status_lists_the_configured_clusters_once_through_the_runtime() {
+    let sim = sim().await;
+    let token = SimOptions::default().token;
+    let env = move |k: &str| (k == "FLIGHTDECK_DEMO_TOKEN").then(|| token.clone());
+    let config = flightdeck::config::load_from_str(
+        &sim.estate.demo_config_toml(),
+        std::path::Path::new("<demo>"),
+        None,
+        &env,
+    )
+    .unwrap();
+    assert_eq!(config.kubernetes.len(), 2, "the demo configures both clusters");
+    let mut rt = flightdeck::runtime::Runtime::new(&config, None).unwrap();
+    for k in &config.kubernetes {
+        let health = &rt.state.sources[&k.name];
+        assert_eq!(
+            (health.kind.as_str(), health.url.as_str()),
+            ("kubernetes", k.context.as_str())
+        );
+    }
+    rt.poll_all_once().await;
+    for k in &config.kubernetes {
+        let health = &rt.state.sources[&k.name];
+        assert!(health.last_success.is_some(), "{health:?}");
+        assert!(rt.kube_clients.client(&k.name).await.is_ok());
+    }
+    let watched = config
+        .services
+        .iter()
+        .flat_map(|s| s.deploy.values())
+        .filter_map(|t| t.kubernetes.as_ref());
+    for w in watched {
+        assert!(rt.state.workload(w).is_some(), "{w:?}");
+    }
+    for (context, ns) in [
+        (KUBEADM_CONTEXT, STAGING_NAMESPACE),
+        (EKS_CONTEXT, PRODUCTION_NAMESPACE),
+    ] {
+        let stats = sim.control.kube_stats(context);
+        assert_eq!((stats.lists, stats.watches), (4, 0), "{context}: {stats:?}");
+        assert_namespace_scoped(&sim, context, ns);
+    }
+}
