@@ -464,20 +464,36 @@ fn promotion_calls(p: &Promotion, state: &State) -> Vec<PlannedCall> {
         ));
     }
     if let Some(l) = &p.launch {
-        let kind = if l.workflow { "workflow_job_templates" } else { "job_templates" };
+        let kind = if l.workflow {
+            "workflow_job_templates"
+        } else {
+            "job_templates"
+        };
         let id = l.template_id.map(|i| i.to_string()).unwrap_or_else(|| "?".into());
         let base = format!("{}/api/v2/{kind}/{id}/launch/", l.server.trim_end_matches('/'));
-        calls.push(call("GET", base.clone(), "check the template accepts the extra vars".into()));
+        calls.push(call(
+            "GET",
+            base.clone(),
+            "check the template accepts the extra vars".into(),
+        ));
         calls.push(call(
             "POST",
             base,
             format!(
                 "launch \"{}\" with {}; fail if AWX answers with ignored_fields",
                 l.template,
-                l.extra_vars.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+                l.extra_vars
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         ));
-        calls.push(call("GET", format!("{}/api/v2/jobs/<id>/", l.server.trim_end_matches('/')), "follow the job to its end".into()));
+        calls.push(call(
+            "GET",
+            format!("{}/api/v2/jobs/<id>/", l.server.trim_end_matches('/')),
+            "follow the job to its end".into(),
+        ));
     }
     calls
 }

@@ -12,7 +12,7 @@ pub enum Intent {
     /// Poll now: one source, or all.
     Refresh(Option<String>),
     /// Plan this, check policy, and ask for confirmation.
-    Plan(ActionRequest),
+    Plan(Box<ActionRequest>),
     /// The operator confirmed this plan.
     Execute(Box<Plan>),
     /// Open evidence in a browser, or show its URL when there is none to open it in.
@@ -163,20 +163,25 @@ pub fn rollback(state: &State, view: &mut View) -> Intent {
                 let retag = image.rsplit_once('@').and_then(|(_, digest)| {
                     let cfg = service.image.as_ref()?;
                     let tag = cfg.env_tags.get(&environment)?;
-                    Some((cfg.source.clone(), cfg.repository.clone(), tag.clone(), digest.to_string()))
+                    Some((
+                        cfg.source.clone(),
+                        cfg.repository.clone(),
+                        tag.clone(),
+                        digest.to_string(),
+                    ))
                 });
-                Intent::Plan(ActionRequest {
-                kind: ActionKind::UndoRollout {
-                    image,
-                    retag,
-                    from_revision: undo.from_revision,
-                    to_revision: undo.to_revision,
-                    workload: workload.clone(),
-                },
-                service: service.name.clone(),
-                source: workload.cluster.clone(),
-                environment: Some(environment),
-            })
+                Intent::Plan(Box::new(ActionRequest {
+                    kind: ActionKind::UndoRollout {
+                        image,
+                        retag,
+                        from_revision: undo.from_revision,
+                        to_revision: undo.to_revision,
+                        workload: workload.clone(),
+                    },
+                    service: service.name.clone(),
+                    source: workload.cluster.clone(),
+                    environment: Some(environment),
+                }))
             }
             Err(why) => {
                 view.say(why);
@@ -201,14 +206,14 @@ pub fn restart(state: &State, view: &mut View) -> Intent {
         view.say(format!("{} has no Kubernetes workload in {environment}", service.name));
         return Intent::None;
     };
-    Intent::Plan(ActionRequest {
+    Intent::Plan(Box::new(ActionRequest {
         kind: ActionKind::RestartWorkload {
             workload: workload.clone(),
         },
         service: service.name.clone(),
         source: workload.cluster,
         environment: Some(environment),
-    })
+    }))
 }
 
 /// Approve (or reject) the inbox's selected item, whatever its source.
@@ -259,12 +264,12 @@ pub fn inbox_decide(state: &State, view: &mut View, approve: bool) -> Intent {
             return Intent::None;
         }
     };
-    Intent::Plan(ActionRequest {
+    Intent::Plan(Box::new(ActionRequest {
         kind,
         service,
         source: item.source.clone(),
         environment: item.environment.clone(),
-    })
+    }))
 }
 
 fn promotion_intent(state: &State, view: &mut View, direction: Direction) -> Intent {
@@ -278,12 +283,12 @@ fn promotion_intent(state: &State, view: &mut View, direction: Direction) -> Int
         0
     };
     match plan_promotion(state, &service, index, direction) {
-        Ok(p) => Intent::Plan(ActionRequest {
+        Ok(p) => Intent::Plan(Box::new(ActionRequest {
             source: p.registry_source.clone(),
             environment: Some(p.target.clone()),
             service,
             kind: ActionKind::Promote(Box::new(p)),
-        }),
+        })),
         Err(why) => {
             view.say(why);
             Intent::None
@@ -319,7 +324,7 @@ pub fn trigger_build(state: &State, view: &mut View) -> Intent {
         environment: None,
     };
     if params.is_empty() || view.read_only {
-        return Intent::Plan(request);
+        return Intent::Plan(Box::new(request));
     }
     open_form(view, format!("Build {job_name}"), request, &params, None);
     Intent::None
@@ -349,7 +354,7 @@ pub fn deploy(state: &State, view: &mut View) -> Intent {
         environment: env.clone(),
     };
     if job.parameters.is_empty() || view.read_only {
-        return Intent::Plan(request);
+        return Intent::Plan(Box::new(request));
     }
     open_form(
         view,
@@ -439,7 +444,7 @@ pub fn approve(state: &State, view: &mut View) -> Intent {
         environment: environment_for(state, &[&input.message, stage]),
     };
     if input.inputs.is_empty() || view.read_only {
-        return Intent::Plan(request);
+        return Intent::Plan(Box::new(request));
     }
     let title = format!("Approve \"{}\"", input.message);
     open_form(view, title, request, &input.inputs, None);
@@ -452,7 +457,7 @@ pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
     };
     let stage = build.current_stage().map(|s| s.name.as_str()).unwrap_or("");
     if let Some(input) = build.pending_inputs.first() {
-        return Intent::Plan(ActionRequest {
+        return Intent::Plan(Box::new(ActionRequest {
             kind: ActionKind::RejectInput {
                 job: job.to_string(),
                 build: build.number,
@@ -462,10 +467,10 @@ pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
             service: service.name.clone(),
             source: service.jobs.source.clone(),
             environment: environment_for(state, &[&input.message, stage]),
-        });
+        }));
     }
     if matches!(build.status, Status::Running | Status::Paused | Status::Pending) {
-        return Intent::Plan(ActionRequest {
+        return Intent::Plan(Box::new(ActionRequest {
             kind: ActionKind::AbortBuild {
                 job: job.to_string(),
                 build: build.number,
@@ -473,7 +478,7 @@ pub fn reject_or_abort(state: &State, view: &mut View) -> Intent {
             service: service.name.clone(),
             source: service.jobs.source.clone(),
             environment: environment_for(state, &[stage]),
-        });
+        }));
     }
     view.say(format!(
         "{} #{} is {}: nothing to reject or abort",

@@ -89,7 +89,7 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
             }
             KeyCode::Enter => {
                 let request = intents::request_from_form(&form);
-                (Mode::Normal, Intent::Plan(request))
+                (Mode::Normal, Intent::Plan(Box::new(request)))
             }
             code => {
                 if let Some(field) = form.fields.get_mut(form.cursor) {
@@ -391,7 +391,7 @@ mod tests {
             panic!("approve should plan");
         };
         assert_eq!(request.environment.as_deref(), Some("production"));
-        let plan = crate::actions::plan::plan(request, &state);
+        let plan = crate::actions::plan::plan(*request, &state);
         view.mode = Mode::Confirm(crate::ui::ConfirmState {
             plan,
             refused: None,

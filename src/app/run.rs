@@ -143,7 +143,7 @@ fn act(
             });
         }
         Intent::Plan(request) => {
-            let planned = plan::plan(request, &runtime.state);
+            let planned = plan::plan(*request, &runtime.state);
             let refused = check(
                 &planned,
                 &PolicyContext {

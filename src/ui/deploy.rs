@@ -13,7 +13,8 @@ use crate::model::deployed::{EnvRun, EnvWorkload, describe_digest, env_run, env_
 use crate::model::{AwxJobStatus, RolloutPhase, Service, State, WorkloadView};
 
 const NAME_W: usize = 20;
-const ENV_W: usize = 30;
+/// The widest an environment's column gets; narrower terminals share what is left.
+const ENV_W: usize = 34;
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let (top, bottom) = layout::table_over_detail(area, ctx.visible.len(), 18);
@@ -38,7 +39,7 @@ fn phase_glyph(phase: RolloutPhase) -> (&'static str, &'static str) {
 }
 
 /// One environment's cell: rollout glyph, ready/desired, and the running digest's version.
-fn env_cell(ctx: &Ctx, w: &EnvWorkload<'_>, service: &Service) -> Span<'static> {
+fn env_cell(ctx: &Ctx, w: &EnvWorkload<'_>, service: &Service, width: usize) -> Span<'static> {
     let t = ctx.theme;
     let images = ctx.state.images.get(&service.name);
     let Some(view) = &w.view else {
@@ -47,7 +48,7 @@ fn env_cell(ctx: &Ctx, w: &EnvWorkload<'_>, service: &Service) -> Span<'static> 
         } else {
             "not listed yet"
         };
-        return Span::styled(pad(text, ENV_W), t.style("ui.muted"));
+        return Span::styled(pad(&fit(text, width - 1), width), t.style("ui.muted"));
     };
     let d = view.deployment;
     let (glyph, mut style) = phase_glyph(view.status.phase);
@@ -71,7 +72,10 @@ fn env_cell(ctx: &Ctx, w: &EnvWorkload<'_>, service: &Service) -> Span<'static> 
     } else {
         glyph
     };
-    Span::styled(pad(&format!("{glyph} {ready:<5} {what}"), ENV_W), t.style(style))
+    Span::styled(
+        pad(&fit(&format!("{glyph} {ready:<5} {what}"), width - 1), width),
+        t.style(style),
+    )
 }
 
 /// The version tag carrying a digest, else the short digest.
@@ -100,9 +104,10 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let width = inner.width as usize;
     let envs: Vec<&str> = ctx.state.environments.iter().map(|e| e.name.as_str()).collect();
+    let env_w = (width.saturating_sub(NAME_W) / envs.len().max(1)).clamp(12, ENV_W);
     let mut head = pad("Service", NAME_W);
     for e in &envs {
-        head.push_str(&pad(e, ENV_W));
+        head.push_str(&pad(e, env_w));
     }
     let mut lines = vec![Line::from(Span::styled(fit(&head, width), t.style("ui.header")))];
     let rows = (inner.height as usize).saturating_sub(1);
@@ -111,20 +116,20 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let selected = i == ctx.view.selected;
         let marker = if selected { "▸ " } else { "  " };
         let mut spans = vec![Span::styled(
-            pad(&format!("{marker}{}", service.name), NAME_W),
+            pad(&fit(&format!("{marker}{}", service.name), NAME_W - 1), NAME_W),
             t.style(if selected { "ui.selection" } else { "ui.text" }),
         )];
         let workloads = env_workloads(ctx.state, service);
         for env in &envs {
             match workloads.iter().find(|w| w.environment == *env) {
-                Some(w) => spans.push(env_cell(ctx, w, service)),
+                Some(w) => spans.push(env_cell(ctx, w, service, env_w)),
                 None => {
                     let awx = service.deploy.get(*env).and_then(|d| d.awx.as_ref());
                     let text = match awx {
                         Some(a) => format!("ansible: {}", a.template),
                         None => "—".into(),
                     };
-                    spans.push(Span::styled(pad(&text, ENV_W), t.style("ui.muted")));
+                    spans.push(Span::styled(pad(&fit(&text, env_w - 1), env_w), t.style("ui.muted")));
                 }
             }
         }
