@@ -128,6 +128,34 @@ pub struct ActionOutcome {
 
 const MAX_NOTICES: usize = 50;
 
+/// Which Deployment a cluster change concerns, when it can be told.
+enum Owner {
+    All,
+    Deployment(String),
+}
+
+/// The Deployment behind a changed object: itself, a ReplicaSet's owner, or a pod's ReplicaSet's
+/// owner (looked up before the change is applied, so a deletion still finds it).
+fn deployment_of(ns: &super::NamespaceState, change: &super::ClusterChange) -> Owner {
+    use super::{ClusterChange, ClusterKind, ClusterObject};
+    let of_replica_set = |rs: &str| ns.replica_sets.get(rs).and_then(|r| r.owner.clone());
+    let of_pod = |owner: Option<&str>| owner.and_then(of_replica_set);
+    let found = match change {
+        ClusterChange::Resync(_) => None,
+        ClusterChange::Applied(ClusterObject::Deployment(d)) => Some(d.name.clone()),
+        ClusterChange::Applied(ClusterObject::ReplicaSet(r)) => r.owner.clone(),
+        ClusterChange::Applied(ClusterObject::Pod(p)) => of_pod(p.owner.as_deref()),
+        ClusterChange::Applied(ClusterObject::Event(_)) => None,
+        ClusterChange::Deleted { kind, name } => match kind {
+            ClusterKind::Deployment => Some(name.clone()),
+            ClusterKind::ReplicaSet => of_replica_set(name),
+            ClusterKind::Pod => of_pod(ns.pods.get(name).and_then(|p| p.owner.as_deref())),
+            ClusterKind::Event => None,
+        },
+    };
+    found.map_or(Owner::All, Owner::Deployment)
+}
+
 impl State {
     pub fn apply(&mut self, update: Update) {
         self.revision += 1;
@@ -227,6 +255,14 @@ impl State {
                     super::ClusterChange::Applied(object) => object.kind(),
                     super::ClusterChange::Deleted { kind, .. } => *kind,
                 };
+                // Only the services whose Deployment the object belongs to: one pod changing must
+                // not recompute every chain in a namespace of hundreds.
+                let owner = self
+                    .clusters
+                    .get(&source)
+                    .and_then(|c| c.namespaces.get(&namespace))
+                    .map(|ns| deployment_of(ns, &change))
+                    .unwrap_or(Owner::All);
                 let affected: Vec<String> = if kind == super::ClusterKind::Event {
                     Vec::new()
                 } else {
@@ -234,9 +270,14 @@ impl State {
                         .iter()
                         .filter(|s| {
                             s.deploy.values().any(|d| {
-                                d.kubernetes
-                                    .as_ref()
-                                    .is_some_and(|w| w.cluster == source && w.namespace == namespace)
+                                d.kubernetes.as_ref().is_some_and(|w| {
+                                    w.cluster == source
+                                        && w.namespace == namespace
+                                        && match &owner {
+                                            Owner::All => true,
+                                            Owner::Deployment(name) => &w.deployment == name,
+                                        }
+                                })
                             })
                         })
                         .map(|s| s.name.clone())
