@@ -16,8 +16,8 @@ use super::super::story::SEC;
 use super::cluster::{Cluster, Job, NsName};
 use super::objects::{
     CHANGE_CAUSE, Condition, ContainerRun, ContainerState, DESIRED_REPLICAS, Deployment, DeploymentStatus, Kind,
-    LAST_APPLIED, MAX_REPLICAS, Meta, Owner, Pod, REVISION, REVISION_HISTORY, ReplicaSet, ReplicaSetStatus, Step,
-    TEMPLATE_HASH, default_deployment_spec, safe_encode, template_hash, templates_equal,
+    LAST_APPLIED, MAX_REPLICAS, Meta, Object, Owner, Pod, REVISION, REVISION_HISTORY, ReplicaSet, ReplicaSetStatus,
+    Step, TEMPLATE_HASH, default_deployment_spec, safe_encode, template_hash, templates_equal,
 };
 
 /// The controller's pause between a scaling step and the next look.
@@ -148,27 +148,21 @@ impl Cluster {
         let Some(d) = self.deployments.get_mut(key) else {
             return false;
         };
-        let strings = |v: Option<&Value>| -> super::objects::Labels {
-            match v {
-                Some(Value::Object(m)) => m
-                    .iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect(),
-                _ => Default::default(),
-            }
-        };
-        d.meta.labels = strings(patched.pointer("/metadata/labels"));
-        d.meta.annotations = strings(patched.pointer("/metadata/annotations"));
-        let mut spec = patched.get("spec").cloned().unwrap_or_else(|| json!({}));
-        default_deployment_spec(&mut spec);
-        if spec != d.spec {
-            d.meta.generation = Some(d.meta.generation.unwrap_or(1) + 1);
-            d.spec = spec;
-        }
+        take_patched(d, patched);
         self.store.commit(d);
         let now = self.now;
         self.schedule(now, Job::Deployment(key.clone()));
         true
+    }
+
+    /// What storing a patched Deployment would give, without storing it (`dryRun=All`).
+    pub(crate) fn preview_deployment(&self, key: &NsName, patched: &Value) -> Option<Value> {
+        let mut d = self.deployments.get(key)?.clone();
+        take_patched(&mut d, patched);
+        let mut v = d.render();
+        v["kind"] = json!("Deployment");
+        v["apiVersion"] = json!("apps/v1");
+        Some(v)
     }
 
     // ---- the deployment controller ---------------------------------------------------
@@ -831,5 +825,27 @@ fn timed_out(status: &DeploymentStatus, deadline: Option<i64>, now: Ms) -> bool 
         "NewReplicaSetAvailable" => false,
         "ProgressDeadlineExceeded" => true,
         _ => now > c.last_update + secs * SEC,
+    }
+}
+
+/// Takes what a client may change from a patched Deployment: labels,
+/// annotations and the (defaulted) spec; a spec change bumps the generation.
+fn take_patched(d: &mut Deployment, patched: &Value) {
+    let strings = |v: Option<&Value>| -> super::objects::Labels {
+        match v {
+            Some(Value::Object(m)) => m
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect(),
+            _ => Default::default(),
+        }
+    };
+    d.meta.labels = strings(patched.pointer("/metadata/labels"));
+    d.meta.annotations = strings(patched.pointer("/metadata/annotations"));
+    let mut spec = patched.get("spec").cloned().unwrap_or_else(|| json!({}));
+    default_deployment_spec(&mut spec);
+    if spec != d.spec {
+        d.meta.generation = Some(d.meta.generation.unwrap_or(1) + 1);
+        d.spec = spec;
     }
 }

@@ -325,7 +325,11 @@ fn object(
             ),
         );
     };
-    (Verb::Patch, patch_deployment(shared, cluster, pk, ns, name, req.body))
+    let dry_run = req.q("dryRun") == Some("All");
+    (
+        Verb::Patch,
+        patch_deployment(shared, cluster, pk, ns, name, req.body, dry_run),
+    )
 }
 
 fn patch_deployment(
@@ -335,6 +339,7 @@ fn patch_deployment(
     ns: &str,
     name: &str,
     body: &[u8],
+    dry_run: bool,
 ) -> Reply {
     // Lock order: world, images, cluster (the ticker's order).
     let world = lock(&shared.world);
@@ -359,6 +364,12 @@ fn patch_deployment(
         return reply;
     }
     let key = (ns.to_string(), name.to_string());
+    if dry_run {
+        return match state.preview_deployment(&key, &patched) {
+            Some(v) => json_reply(StatusCode::OK, &v),
+            None => not_found(Kind::Deployment, name),
+        };
+    }
     state.replace_deployment(&key, &patched);
     let out = state.store.get(Kind::Deployment, ns, name).unwrap_or_default();
     // The controller notices at once, as the real one does through its watch.
