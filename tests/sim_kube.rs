@@ -200,3 +200,27 @@ async fn kube_rs_watches_a_patched_rollout_and_its_undo() {
     assert!(stats.tokens_issued >= 2, "{stats:?}");
     assert_eq!(stats.unauthorized, 0, "{stats:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_streaming_lists_end_with_the_initial_events_bookmark() {
+    let e = estate(SimOptions::default()).await;
+    let pods: Api<Pod> = Api::namespaced(client(&e, KUBEADM_CONTEXT).await, STAGING_NAMESPACE);
+    let listed = pods.list(&ListParams::default()).await.expect("list").items.len();
+    let mut stream = watcher(pods, watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = 0;
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("the initial events end")
+            .expect("stream")
+            .expect("event");
+        match ev {
+            watcher::Event::InitApply(_) => initial += 1,
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(initial, listed);
+    let stats = e.control().kube_stats(KUBEADM_CONTEXT);
+    assert_eq!((stats.lists, stats.watches), (1, 1), "{stats:?}");
+}
