@@ -130,9 +130,18 @@ mod tests {
 
     #[test]
     fn protected_environment_needs_the_name_typed() {
-        let state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let mut state = sample::estate(6, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         let p = plan(request(approve(), Some("production")), &state);
         assert_eq!(p.confirm, crate::actions::Confirm::TypeName("payments-api".into()));
+        // Four-eyes: without knowing who the operator is on Jenkins, a protected approval is
+        // refused rather than guessed.
+        if let Err(why) = verdict(&p, &state, false) {
+            assert!(why.contains("cannot tell who you are"), "{why}");
+        }
+        state
+            .approvals
+            .identities
+            .insert("jenkins".into(), "sre-on-call".into());
         assert!(verdict(&p, &state, false).is_ok());
         assert!(
             p.calls[0]

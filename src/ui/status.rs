@@ -16,6 +16,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let now = ctx.now;
     let mut spans = Vec::new();
+    let mut entries = Vec::new();
     for h in ctx.state.sources.values() {
         let since = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|a| short_secs((now - a).num_seconds().max(0)));
         let retry = h
@@ -57,8 +58,46 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ),
             HealthLevel::Down => (t.style("status.failed"), format!("{} ✖ {error}{retry}", h.name)),
         };
-        spans.push(Span::styled(text, style));
-        spans.push(Span::raw("  "));
+        let healthy = matches!(h.level(), HealthLevel::Healthy) && !h.is_stale(now);
+        entries.push((healthy, h.name.clone(), Span::styled(text, style)));
+    }
+    // Problems first. When the line cannot hold every source at full length, the healthy ones
+    // shrink to one "✔ name name…" group, so a degraded source is never pushed off the edge.
+    entries.sort_by_key(|(healthy, _, _)| *healthy);
+    let full: usize = entries.iter().map(|(_, _, s)| s.width() + 2).sum();
+    let short: usize = entries
+        .iter()
+        .map(|(healthy, name, s)| if *healthy { name.len() + 4 } else { s.width() + 2 })
+        .sum();
+    if full <= area.width as usize {
+        for (_, _, span) in entries {
+            spans.push(span);
+            spans.push(Span::raw("  "));
+        }
+    } else if short <= area.width as usize {
+        // Healthy sources drop their ages first.
+        for (healthy, name, span) in entries {
+            if healthy {
+                spans.push(Span::styled(format!("{name} ✔"), t.style("status.ok")));
+            } else {
+                spans.push(span);
+            }
+            spans.push(Span::raw("  "));
+        }
+    } else {
+        let mut names = Vec::new();
+        for (healthy, name, span) in entries {
+            if healthy {
+                names.push(name);
+            } else {
+                spans.push(span);
+                spans.push(Span::raw("  "));
+            }
+        }
+        if !names.is_empty() {
+            spans.push(Span::styled(format!("✔ {}", names.join(" ")), t.style("status.ok")));
+            spans.push(Span::raw("  "));
+        }
     }
     if !ctx.view.in_flight.is_empty() {
         spans.push(Span::styled(
