@@ -182,7 +182,10 @@ fn the_example_config_is_valid() {
     assert_eq!(c.awx.len(), 1);
     let prod = &pay.deploy["production"];
     let w = prod.kubernetes.as_ref().unwrap();
-    assert_eq!((w.cluster.as_str(), w.deployment.as_str(), w.container.as_str()), ("eks", "payments-api", "payments-api"));
+    assert_eq!(
+        (w.cluster.as_str(), w.deployment.as_str(), w.container.as_str()),
+        ("eks", "payments-api", "payments-api")
+    );
     assert_eq!(prod.awx.as_ref().unwrap().template, "deploy-payments-api-production");
     assert!(c.four_eyes);
     let shown = c.render_effective();
@@ -398,13 +401,19 @@ fn deploy_targets_name_their_environment_cluster_and_awx_source() {
     ))
     .unwrap_err()
     .to_string();
-    assert!(e.contains("services[0].deploy.prod") && e.contains("not one of the [[environments]]"), "{e}");
+    assert!(
+        e.contains("services[0].deploy.prod") && e.contains("not one of the [[environments]]"),
+        "{e}"
+    );
     let e = load(&format!(
         "{base}[[services]]\nname = \"a\"\n[services.deploy.staging]\nkubernetes = {{ cluster = \"eks\", namespace = \"x\" }}\n"
     ))
     .unwrap_err()
     .to_string();
-    assert!(e.contains("deploy.staging.kubernetes.cluster") && e.contains("no [[sources.kubernetes]] is named `eks`"), "{e}");
+    assert!(
+        e.contains("deploy.staging.kubernetes.cluster") && e.contains("no [[sources.kubernetes]] is named `eks`"),
+        "{e}"
+    );
     let e = load(&format!(
         "{base}[[services]]\nname = \"a\"\n[services.deploy.staging]\nkubernetes = {{ cluster = \"kubeadm\", namespace = \"Shop_Staging\" }}\n"
     ))
@@ -417,12 +426,20 @@ fn deploy_targets_name_their_environment_cluster_and_awx_source() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("no [[sources.awx]] is configured"), "{e}");
-    let e = load("[[sources.awx]]\nurl = \"https://awx.example.com\"\n").unwrap_err().to_string();
-    assert!(e.contains("sources.awx[0]") && e.contains("AWX needs credentials"), "{e}");
+    let e = load("[[sources.awx]]\nurl = \"https://awx.example.com\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sources.awx[0]") && e.contains("AWX needs credentials"),
+        "{e}"
+    );
     let ok = load(&format!(
         "{base}[approvals]\nfour_eyes = false\n[[services]]\nname = \"a\"\n[services.deploy.staging]\nkubernetes = {{ cluster = \"kubeadm\", namespace = \"shop-staging\" }}\n"
     ))
     .unwrap();
     assert!(!ok.four_eyes);
-    assert_eq!(ok.services[0].deploy["staging"].kubernetes.as_ref().unwrap().deployment, "a");
+    assert_eq!(
+        ok.services[0].deploy["staging"].kubernetes.as_ref().unwrap().deployment,
+        "a"
+    );
 }

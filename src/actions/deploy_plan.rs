@@ -4,12 +4,10 @@ use super::plan::{ActionKind, ActionRequest, PlannedCall};
 use crate::model::{State, WorkloadRef};
 
 fn deployment_url(state: &State, w: &WorkloadRef) -> String {
-    let server = state.sources.get(&w.cluster).map(|h| h.url.clone()).unwrap_or_default();
+    let _ = state;
     format!(
-        "{} /apis/apps/v1/namespaces/{}/deployments/{}",
-        server.trim_end_matches('/'),
-        w.namespace,
-        w.deployment
+        "/apis/apps/v1/namespaces/{}/deployments/{} ({})",
+        w.namespace, w.deployment, w.cluster
     )
 }
 

@@ -442,19 +442,16 @@ fn promotion_calls(p: &Promotion, state: &State) -> Vec<PlannedCall> {
     }
     if let Some(r) = &p.rollout {
         let url = format!(
-            "{} /apis/apps/v1/namespaces/{}/deployments/{}",
-            r.server.trim_end_matches('/'),
-            r.workload.namespace,
-            r.workload.deployment
+            "/apis/apps/v1/namespaces/{}/deployments/{} ({})",
+            r.workload.namespace, r.workload.deployment, r.workload.cluster
         );
         calls.push(call(
             "PATCH",
             url.clone(),
             format!(
-                "strategic merge: container {} image {} → {}",
+                "strategic merge: container {} image → …@{}",
                 r.workload.container,
-                r.current_image.as_deref().unwrap_or("?"),
-                r.image
+                r.image.rsplit('@').next().map(|d| &d[..d.len().min(19)]).unwrap_or("?")
             ),
         ));
         calls.push(call(

@@ -26,7 +26,6 @@ pub use build::{
     Build, BuildArtifact, Cause, LoadSummary, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts,
 };
 pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource};
-pub use inbox::{ApprovalPolicy, FourEyes, InboxItem, InboxKind};
 pub use cluster::{
     ANNOTATION_CHANGE_CAUSE, ANNOTATION_RESTARTED_AT, ANNOTATION_REVISION, ANNOTATION_STARTED_BY, ClusterChange,
     ClusterKind, ClusterObject, ClusterObjects, ClusterState, Condition, ContainerSpec, ContainerStatusInfo,
@@ -44,6 +43,7 @@ pub use image::{
     BaseImageCheck, EngineState, ImageRef, ImageRepoState, ImageTag, LABEL_BASE_DIGEST, LABEL_BASE_NAME,
     LABEL_REVISION, LABEL_VERSION, LocalImage, PromotionStrategy, RegistryKind, normalise_reference, same_reference,
 };
+pub use inbox::{ApprovalPolicy, FourEyes, InboxItem, InboxKind};
 pub use policy::{Check, LoadPolicy, QualityPolicy, ScanPolicy};
 pub use quality::{Analysis, Gate, GateCondition, GateStatus, Measures, QualityState, same_commit};
 pub use reduce::{ActionOutcome, QueueState, Update};

@@ -173,19 +173,19 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-pub use facts::{
-    BaseImageFact, ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, GreenCandidateFact,
-    HighFindingFact, ImageEnvFact, ImageHostingFact, LoadTestFact, MissingArtifactFact, StoryFacts,
-};
-pub use awx::{AwxFacts, AwxJobFact, AwxLaunch};
-pub use faults::Fault;
-pub use github::GithubStats;
-pub use images::RegistryStats;
 pub use self::kube::{
     CrashLoopFact, DeadlineExceededFact, DriftFact, EKS_CLUSTER_NAME, EKS_CONTEXT, KUBEADM_CONTEXT, KubeClusterFact,
     KubeDeploymentFact, KubeFacts, KubeStats, KubeWorkload, PRODUCTION_NAMESPACE, PausedRolloutFact,
     PromotionTargetFact, STAGING_NAMESPACE, fetch_exec_credential,
 };
+pub use awx::{AwxFacts, AwxJobFact, AwxLaunch};
+pub use facts::{
+    BaseImageFact, ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, GreenCandidateFact,
+    HighFindingFact, ImageEnvFact, ImageHostingFact, LoadTestFact, MissingArtifactFact, StoryFacts,
+};
+pub use faults::Fault;
+pub use github::GithubStats;
+pub use images::RegistryStats;
 
 use faults::{FaultStore, lock};
 use story::World;

@@ -46,7 +46,7 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
             Span::styled(fit(&call.url, inner_w.saturating_sub(8)), t.style("ui.text")),
         ]));
         lines.push(Line::from(Span::styled(
-            format!("         {}", call.why),
+            fit(&format!("         {}", call.why), inner_w),
             t.style("ui.muted"),
         )));
     }
@@ -75,6 +75,9 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
         lines.push(Line::from(Span::styled(format!("⚠ {note}"), t.style("ui.warning"))));
     }
     lines.push(Line::from(""));
+    // The decision lines go below whatever of the plan fits: a long plan must never push the
+    // prompt off the screen.
+    let plan_lines = std::mem::take(&mut lines);
     match (&c.refused, &plan.confirm) {
         (Some(reason), _) => {
             let reason = if plan.blockers.is_empty() {
@@ -114,6 +117,18 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, ctx: &Ctx, c: &ConfirmState) 
             )));
         }
     }
+    let room = (area.height as usize).saturating_sub(lines.len() + 2);
+    let mut body = plan_lines;
+    if body.len() > room {
+        let hidden = body.len() + 1 - room;
+        body.truncate(room.saturating_sub(1));
+        body.push(Line::from(Span::styled(
+            format!("… {hidden} more line(s) of the plan; all of it goes to the audit"),
+            t.style("ui.muted"),
+        )));
+    }
+    body.extend(lines);
+    let lines = body;
     let height = lines.len() as u16 + 2;
     let r = centered(area, width, height);
     frame.render_widget(Clear, r);
