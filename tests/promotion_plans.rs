@@ -222,7 +222,7 @@ fn each_strategy_makes_its_calls() {
         assert_eq!(plan.title, "Promote payments-api 1.4.2 to staging");
         assert_eq!(plan.confirm, Confirm::Yes, "staging is not protected");
         assert!(verdict.is_ok(), "{verdict:?}");
-        assert_eq!(plan.gates.len(), LinkKind::ALL.len());
+        assert_eq!(plan.gates.len(), LinkKind::ALL.iter().filter(|k| k.is_gate()).count());
         if strategy.deploys() {
             let why = &plan.calls.iter().find(|c| c.method == "POST").unwrap().why;
             assert!(
