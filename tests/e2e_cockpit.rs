@@ -316,7 +316,11 @@ fn over_ssh_the_evidence_url_is_shown_to_copy() {
         if c.screen().contains("select and copy") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the URL never showed:\n{}", c.screen());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the URL never showed:\n{}",
+            c.screen()
+        );
     }
     c.wait_for("/nexus/", T);
     c.send("\x1b");
