@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::promotion::{AwxLaunch, Promotion, RolloutStep};
+use super::promotion::{AwxLaunch, RolloutStep};
 use super::{ActionKind, Executor, Plan};
 use crate::model::{ActionOutcome, RolloutPhase, WorkloadRef};
 use crate::sources::kube::actions as kube_actions;
@@ -152,13 +152,7 @@ impl Executor {
     }
 
     /// Patch the Deployment to the pinned image; the rollout is followed in the background.
-    pub(super) async fn rollout_step(
-        &self,
-        plan: &Plan,
-        p: &Promotion,
-        r: &RolloutStep,
-        steps: &mut Vec<String>,
-    ) -> bool {
+    pub(super) async fn rollout_step(&self, plan: &Plan, r: &RolloutStep, steps: &mut Vec<String>) -> bool {
         let w = &r.workload;
         let client = match self.kube.client(&w.cluster).await {
             Ok(c) => c,
@@ -180,7 +174,6 @@ impl Executor {
                     "deployment/{} container {} set to {} (generation {}); following the rollout",
                     w.deployment, w.container, r.image, set.generation
                 ));
-                let _ = p;
                 self.follow_in_background(plan, client, w.clone(), set.generation);
                 true
             }

@@ -3,8 +3,7 @@
 use super::plan::{ActionKind, ActionRequest, PlannedCall};
 use crate::model::{State, WorkloadRef};
 
-fn deployment_url(state: &State, w: &WorkloadRef) -> String {
-    let _ = state;
+fn deployment_url(w: &WorkloadRef) -> String {
     format!(
         "/apis/apps/v1/namespaces/{}/deployments/{} ({})",
         w.namespace, w.deployment, w.cluster
@@ -32,7 +31,7 @@ pub(super) fn title_and_calls(
             image,
             retag,
         } => {
-            let url = deployment_url(state, workload);
+            let url = deployment_url(workload);
             if let Some(view) = state.workload(workload) {
                 if view.deployment.paused {
                     blockers.push(format!(
@@ -93,7 +92,7 @@ pub(super) fn title_and_calls(
                 format!("Restart {} in {env} (kubectl rollout restart)", request.service),
                 vec![call(
                     "PATCH",
-                    deployment_url(state, workload),
+                    deployment_url(workload),
                     "strategic merge: spec.template.metadata.annotations[kubectl.kubernetes.io/restartedAt] = now",
                 )],
             )
@@ -110,7 +109,7 @@ pub(super) fn title_and_calls(
                 format!("Resume the paused rollout of {} in {env}", request.service),
                 vec![call(
                     "PATCH",
-                    deployment_url(state, workload),
+                    deployment_url(workload),
                     "strategic merge: spec.paused = false; the rollout continues",
                 )],
             )

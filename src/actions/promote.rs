@@ -73,7 +73,7 @@ impl Executor {
         }
         if let Some(r) = &p.rollout {
             if ok {
-                ok = self.rollout_step(plan, p, r, &mut steps).await;
+                ok = self.rollout_step(plan, r, &mut steps).await;
             } else {
                 steps.push(format!(
                     "deployment/{} not patched because the retag did not complete",
