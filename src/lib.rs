@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod app;
 pub mod config;
+pub mod logview;
 pub mod model;
 pub mod runtime;
 pub mod sim;

@@ -1,0 +1,4 @@
+//! The log viewer's engine: reading a Jenkins console by byte offsets, recognising error lines,
+//! searching, following a running build. Nothing here draws; the UI reads what it produces.
+
+pub mod rules;
