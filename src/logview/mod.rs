@@ -2,3 +2,7 @@
 //! searching, following a running build. Nothing here draws; the UI reads what it produces.
 
 pub mod rules;
+pub mod pager;
+pub mod scan;
+pub mod source;
+pub mod text;

@@ -44,6 +44,7 @@ pub struct JenkinsClient {
     user: Option<String>,
     token: Option<Secret>,
     crumb: Mutex<Crumb>,
+    timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,7 @@ impl JenkinsClient {
             user: cfg.user.clone(),
             token: cfg.token.clone(),
             crumb: Mutex::new(Crumb::Unknown),
+            timeout: cfg.timeout,
         })
     }
 
@@ -124,6 +126,32 @@ impl JenkinsClient {
             return Err(status_error(status, &headers, &body, url));
         }
         Ok((body, headers))
+    }
+
+    /// Start a GET whose body the caller reads as it arrives (a console log can be gigabytes).
+    /// The client's total timeout would cut a long read short, so this request waits at most
+    /// `stall` for the headers; the caller bounds each read of the body itself.
+    pub async fn get_streaming(&self, url: &str, stall: std::time::Duration) -> Result<reqwest::Response, HttpError> {
+        let resp = self
+            .request(Method::GET, url)
+            .timeout(std::time::Duration::from_secs(24 * 3600))
+            .send();
+        let resp = tokio::time::timeout(stall, resp)
+            .await
+            .map_err(|_| HttpError::Timeout)?
+            .map_err(HttpError::from_reqwest)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.unwrap_or_default();
+            return Err(status_error(status, &headers, &body, url));
+        }
+        Ok(resp)
+    }
+
+    /// The timeout this client was configured with (a log read uses it per chunk).
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
     }
 
     /// POST a form. Fetches a crumb first if the server issues them, and on 403 fetches a fresh one
