@@ -180,9 +180,17 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let theme = theme(&cli.common, &config.theme, &paths)?;
             init_logging(&paths, cli.common.demo);
             let rt = runtime(&config, &cli.common, &paths)?;
+            let log_dir = config
+                .log
+                .save_dir
+                .clone()
+                .or_else(|| paths.data_dir.as_ref().map(|d| d.join("logs")))
+                .unwrap_or_else(std::env::temp_dir);
             let options = AppOptions {
                 read_only: cli.common.read_only,
                 theme,
+                log_dir,
+                log_rules: config.log.rules.clone(),
             };
             app::run(config, rt, options)
                 .await

@@ -82,6 +82,8 @@ pub struct Runtime {
     pub awx_clients: HashMap<String, Arc<AwxClient>>,
     /// Every configured cluster's client (connected on first use), for the action executor.
     pub kube_clients: KubeClients,
+    /// Jenkins clients by source name (the log view reads consoles through them).
+    pub jenkins_clients: HashMap<String, Arc<JenkinsClient>>,
     pollers: Vec<AnyPoller>,
 }
 
@@ -358,6 +360,7 @@ impl Runtime {
             awx_clients.insert(cfg.name.clone(), client);
             refresh.insert(cfg.name.clone(), notify);
         }
+        let jenkins_clients = clients.clone();
         let executor = Executor::new(clients, refresh.clone(), AuditLog::new(audit_path), tx.clone())
             .with_registries(registries)
             .with_deploy(kube_clients.clone(), awx_clients.clone());
@@ -369,6 +372,7 @@ impl Runtime {
             refresh,
             awx_clients,
             kube_clients,
+            jenkins_clients,
             pollers,
         })
     }

@@ -17,6 +17,64 @@ pub enum Intent {
     Execute(Box<Plan>),
     /// Open evidence in a browser, or show its URL when there is none to open it in.
     OpenUrl(String),
+    /// Open a build's log (the failed stage's, when one failed).
+    OpenLog(Box<LogTarget>),
+    /// Tell the open log to move, search, write.
+    Log(crate::logview::Command),
+    /// Put text on the operator's clipboard (OSC 52); the string says what it was.
+    Copy { text: String, what: String },
+}
+
+/// Which log `l` opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogTarget {
+    /// The Jenkins source the build lives on.
+    pub source: String,
+    pub title: String,
+    pub build_url: String,
+    /// The failed (or unstable) stage's node id and name.
+    pub stage: Option<(String, String)>,
+    /// A file name for `w`: job and build.
+    pub file_stem: String,
+}
+
+/// `l`: the log of the shown build of the selected service, at its failed stage.
+pub fn open_log(state: &State, view: &mut View) -> Intent {
+    let Some(service) = selected_service(state, view) else {
+        view.say("no service selected");
+        return Intent::None;
+    };
+    let Some((service, job, build)) = crate::ui::select::shown_build(state, service, view) else {
+        view.say(format!("no build of {} seen yet", service.name));
+        return Intent::None;
+    };
+    let stage = build
+        .stages
+        .iter()
+        .rev()
+        .find(|s| s.status == Status::Failed)
+        .or_else(|| build.stages.iter().rev().find(|s| s.status == Status::Unstable))
+        .map(|s| (s.id.clone(), s.name.clone()));
+    let url = if build.url.ends_with('/') {
+        build.url.clone()
+    } else {
+        format!("{}/", build.url)
+    };
+    let title = match &stage {
+        Some((_, name)) => format!("{} #{} · {name}", service.name, build.number),
+        None => format!("{} #{}", service.name, build.number),
+    };
+    let stem: String = format!("{}-{}", job.full_name.replace('/', "_"), build.number)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    Intent::OpenLog(Box::new(LogTarget {
+        source: service.jobs.source.clone(),
+        title,
+        build_url: url,
+        stage,
+        file_stem: stem,
+    }))
 }
 
 pub fn selected_service_name(state: &State, view: &View) -> Option<String> {

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::intents::{self, Intent};
+use crate::logview::Command as LogCommand;
 use crate::actions::Confirm;
 use crate::config::{KeyAction as A, KeyCodeSpec, KeySpec, Keymap};
 use crate::model::LinkKind;
@@ -50,7 +51,22 @@ pub fn handle_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEven
     }
     let mode = std::mem::take(&mut view.mode);
     let (mode, intent) = match mode {
+        Mode::Normal if view.log.is_some() => (Mode::Normal, log_key(view, keymap, key)),
         Mode::Normal => (Mode::Normal, normal(state, view, keymap, key)),
+        Mode::LogSearch { mut input } => match key.code {
+            KeyCode::Esc => (Mode::Normal, Intent::None),
+            KeyCode::Enter if input.is_empty() => (Mode::Normal, Intent::Log(LogCommand::ClearSearch)),
+            KeyCode::Enter => (Mode::Normal, Intent::Log(LogCommand::Search(input))),
+            KeyCode::Backspace => {
+                input.pop();
+                (Mode::LogSearch { input }, Intent::None)
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.push(c);
+                (Mode::LogSearch { input }, Intent::None)
+            }
+            _ => (Mode::LogSearch { input }, Intent::None),
+        },
         Mode::Explain(e) => explain_key(state, view, keymap, key, e),
         Mode::Help => match key.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => (Mode::Normal, Intent::None),
@@ -210,6 +226,12 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             }
             Intent::None
         }
+        A::OpenLog => intents::open_log(state, view),
+        A::FullLog | A::NextHit | A::PrevHit | A::LogTop | A::LogBottom | A::CopyLine | A::WriteLog => {
+            view.say(format!("{} opens a log first", keymap.hint(A::OpenLog)));
+            Intent::None
+        }
+        A::Open if view.screen == Screen::Pipelines && view.focus == Pane::Build => intents::open_log(state, view),
         A::Open => {
             match view.screen {
                 Screen::Pipelines => view.focus = Pane::Build,
@@ -347,7 +369,71 @@ fn explain_key(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent, 
             (Mode::Explain(e), Intent::None)
         }
         Some(A::Help) => (Mode::Help, Intent::None),
+        Some(A::OpenLog) => (Mode::Normal, intents::open_log(state, view)),
         _ => (Mode::Explain(e), Intent::None),
+    }
+}
+
+/// Keys while a log is open. `q` and Esc close the log, not the cockpit.
+fn log_key(view: &mut View, keymap: &Keymap, key: &KeyEvent) -> Intent {
+    let Some(action) = key_spec(key).and_then(|k| keymap.action_for(&k)) else {
+        return Intent::None;
+    };
+    view.flash = None;
+    let searching = view
+        .log
+        .as_ref()
+        .is_some_and(|l| l.doc.lock().map(|d| d.search.is_some()).unwrap_or(false));
+    match action {
+        A::MoveDown => Intent::Log(LogCommand::Move(1)),
+        A::MoveUp => Intent::Log(LogCommand::Move(-1)),
+        A::PageDown => Intent::Log(LogCommand::Page(1)),
+        A::PageUp => Intent::Log(LogCommand::Page(-1)),
+        A::LogTop => Intent::Log(LogCommand::Top),
+        A::LogBottom => Intent::Log(LogCommand::Bottom),
+        A::NextHit => Intent::Log(LogCommand::Next),
+        A::PrevHit => Intent::Log(LogCommand::Prev),
+        A::FullLog => Intent::Log(LogCommand::FullConsole),
+        A::WriteLog => Intent::Log(LogCommand::Write),
+        A::Filter => {
+            let input = view
+                .log
+                .as_ref()
+                .and_then(|l| l.doc.lock().ok().and_then(|d| d.search.as_ref().map(|s| s.pattern.clone())))
+                .unwrap_or_default();
+            view.mode = Mode::LogSearch { input };
+            Intent::None
+        }
+        A::CopyLine => {
+            let copied = view
+                .log
+                .as_ref()
+                .and_then(|l| l.doc.lock().ok().and_then(|d| d.copy_text()));
+            match copied {
+                Some((text, 1)) => Intent::Copy {
+                    text,
+                    what: "the line".into(),
+                },
+                Some((text, n)) => Intent::Copy {
+                    text,
+                    what: format!("the error block ({n} lines)"),
+                },
+                None => {
+                    view.say("nothing to copy yet");
+                    Intent::None
+                }
+            }
+        }
+        A::Back if searching => Intent::Log(LogCommand::ClearSearch),
+        A::Back | A::Quit => {
+            view.log = None;
+            Intent::None
+        }
+        A::Help => {
+            view.mode = Mode::Help;
+            Intent::None
+        }
+        _ => Intent::None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! and a redraw only when something changed.
 
 mod browser;
+mod clipboard;
 mod intents;
 mod keys;
 mod run;

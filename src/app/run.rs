@@ -21,6 +21,9 @@ use crate::ui::{self, ConfirmState, Ctx, Mode, View};
 pub struct AppOptions {
     pub read_only: bool,
     pub theme: Theme,
+    /// Where `w` writes a log.
+    pub log_dir: std::path::PathBuf,
+    pub log_rules: crate::logview::rules::ErrorRules,
 }
 
 /// Run the cockpit until the operator quits.
@@ -58,7 +61,26 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
+    // The open log's change counter: a redraw when its text, counts or position move.
+    let mut log_watch: Option<(usize, tokio::sync::watch::Receiver<u64>)> = None;
+    let mut log_rows = 0usize;
     loop {
+        let open_log = view.log.as_ref().map(|l| (std::sync::Arc::as_ptr(l) as usize, l));
+        match (open_log, &log_watch) {
+            (Some((id, session)), Some((watched, _))) if id == *watched => {
+                let rows = ui::log::body_rows(terminal.size()?.height);
+                if rows != log_rows {
+                    session.send(crate::logview::Command::Resize(rows));
+                    log_rows = rows;
+                }
+            }
+            (Some((id, session)), _) => {
+                log_rows = ui::log::body_rows(terminal.size()?.height);
+                session.send(crate::logview::Command::Resize(log_rows));
+                log_watch = Some((id, session.changed.clone()));
+            }
+            (None, _) => log_watch = None,
+        }
         if dirty {
             let ctx = Ctx::new(&runtime.state, &view, &options.theme, &config.keymap, Utc::now());
             // Synchronized output: a frame never appears half-drawn over a slow link.
@@ -104,6 +126,14 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
                 while let Ok(more) = runtime.rx.try_recv() {
                     runtime.state.apply(more);
                 }
+                dirty = true;
+            }
+            Ok(()) = async {
+                match &mut log_watch {
+                    Some((_, rx)) => rx.changed().await.map_err(|_| ()),
+                    None => std::future::pending().await,
+                }
+            } => {
                 dirty = true;
             }
             Some(key) = done_rx.recv() => {
@@ -162,6 +192,30 @@ fn act(
             });
         }
         Intent::Execute(planned) => execute(*planned, runtime, view, options, done_tx),
+        Intent::OpenLog(target) => {
+            let Some(client) = runtime.jenkins_clients.get(&target.source) else {
+                view.say(format!("no Jenkins source named {}", target.source));
+                return true;
+            };
+            let request = crate::logview::LogRequest {
+                title: target.title,
+                client: client.clone(),
+                build_url: target.build_url,
+                stage: target.stage,
+                rules: options.log_rules.clone(),
+                save_path: options.log_dir.join(format!("{}.log", target.file_stem)),
+            };
+            view.log = Some(std::sync::Arc::new(crate::logview::LogSession::open(request)));
+        }
+        Intent::Log(command) => {
+            if let Some(log) = &view.log {
+                log.send(command);
+            }
+        }
+        Intent::Copy { text, what } => match super::clipboard::osc52(&text) {
+            Ok(()) => view.say(format!("copied {what} to the clipboard (OSC 52)")),
+            Err(e) => view.say(format!("could not copy: {e}")),
+        },
         Intent::OpenUrl(url) => match super::browser::open(&url) {
             super::browser::Opened::Launched(program) => view.say(format!("opened with {program}: {url}")),
             super::browser::Opened::Unavailable(why) => {

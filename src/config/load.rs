@@ -45,6 +45,8 @@ pub struct Config {
     pub environments: Vec<EnvironmentConfig>,
     pub services: Vec<Service>,
     pub keymap: Keymap,
+    /// The log view's error rules and save directory.
+    pub log: super::LogSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -945,6 +947,7 @@ pub fn load_from_str(
         }
         keymap.bind(a, specs);
     }
+    let log = super::log::resolve(raw.log, &located)?;
     if let Some((key, a, b)) = keymap.conflict() {
         let offset = raw
             .keymap
@@ -979,6 +982,7 @@ pub fn load_from_str(
         environments: raw.environments,
         services,
         keymap,
+        log,
     })
 }
 

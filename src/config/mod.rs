@@ -5,6 +5,7 @@ mod error;
 mod images;
 mod keymap;
 mod load;
+mod log;
 mod schema;
 mod secret;
 mod theme;
@@ -18,5 +19,6 @@ pub use load::{
     load_from_str, resolve_path,
 };
 pub use schema::{EnvironmentConfig, RawConfig, ServiceConfig};
+pub use log::LogSettings;
 pub use secret::Secret;
 pub use theme::{StyleSpec, Theme, builtin_theme_names};

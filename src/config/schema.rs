@@ -33,6 +33,9 @@ pub struct RawConfig {
     /// Who may approve what.
     #[serde(default)]
     pub approvals: super::deploy::ApprovalsConfig,
+    /// The log view: error rules and where logs are written.
+    #[serde(default)]
+    pub log: super::log::LogConfig,
     /// Action name → keys, e.g. `trigger_build = ["b"]`.
     #[serde(default)]
     pub keymap: BTreeMap<Spanned<String>, Spanned<Vec<String>>>,

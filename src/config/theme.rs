@@ -53,6 +53,8 @@ pub struct StyleSpec {
 pub struct Theme {
     pub name: String,
     roles: BTreeMap<String, Style>,
+    /// No colour at all (NO_COLOR or the mono theme): a log's own ANSI colours are dropped too.
+    pub colorless: bool,
 }
 
 /// Roles that fall back to another when a theme does not define them.
@@ -63,6 +65,10 @@ const FALLBACK: &[(&str, &str)] = &[
     ("status.stale", "ui.muted"),
     ("ui.border_focus", "ui.title"),
     ("ui.hint_key", "ui.title"),
+    ("log.error", "status.failed"),
+    ("log.match", "ui.lock"),
+    ("log.current", "ui.selection"),
+    ("log.gutter", "ui.muted"),
 ];
 
 impl Theme {
@@ -83,6 +89,7 @@ impl Theme {
         Ok(Theme {
             name: name.to_string(),
             roles,
+            colorless: no_color || name == "mono",
         })
     }
 

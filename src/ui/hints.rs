@@ -56,6 +56,16 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ],
             (None, Confirm::Yes) => vec![key("Enter/y"), text("execute"), key("Esc/n"), text("cancel")],
         },
+        Mode::LogSearch { input } => vec![
+            Span::styled(format!("/{input}"), t.style("ui.text")),
+            Span::styled("█", t.style("ui.hint_key")),
+            text("  regex · all lower case ignores case"),
+            key("Enter"),
+            text("search"),
+            key("Esc"),
+            text("cancel"),
+        ],
+        Mode::Normal if ctx.view.log.is_some() => log_hints(ctx, area.width as usize),
         Mode::Normal => normal(ctx, area.width as usize),
     };
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -89,6 +99,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::ColumnRight, "link", board),
         (A::Open, open_label, true),
         (A::OpenEvidence, "evidence", true),
+        (A::OpenLog, "log", ctx.selected_build().is_some()),
         (next_screen.0, next_screen.1, true),
         (A::TriggerBuild, "build", can_act),
         (A::Promote, "promote", can_act && releases),
@@ -104,9 +115,10 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         (A::Quit, "quit", true),
     ];
     // When the line is too narrow, drop the least important hints first; help and quit stay.
-    const PRIORITY: [A; 22] = [
+    const PRIORITY: [A; 23] = [
         A::Help,
         A::Quit,
+        A::OpenLog,
         A::Approve,
         A::Reject,
         A::Promote,
@@ -174,6 +186,54 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         if keep.contains(&action) {
             spans.extend(item);
         }
+    }
+    spans
+}
+
+/// Keys of the open log, most useful first; what does not fit is left out.
+fn log_hints<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
+    let t = ctx.theme;
+    let (searching, tail) = ctx
+        .view
+        .log
+        .as_ref()
+        .and_then(|l| {
+            l.doc.lock().ok().map(|d| {
+                (
+                    d.search.is_some(),
+                    matches!(d.origin, crate::logview::Origin::NodeTail { .. }),
+                )
+            })
+        })
+        .unwrap_or((false, false));
+    let k = |a: A| ctx.keymap.hint(a);
+    let mut items: Vec<(String, &str)> = vec![
+        (
+            format!("{}/{}", k(A::NextHit), k(A::PrevHit)),
+            if searching { "next/prev match" } else { "next/prev error" },
+        ),
+        (k(A::Filter), "search"),
+        (k(A::CopyLine), "copy"),
+        (k(A::WriteLog), "write file"),
+    ];
+    if tail {
+        items.push((k(A::FullLog), "whole console"));
+    }
+    items.extend([
+        (format!("{}/{}", k(A::MoveDown), k(A::MoveUp)), "move"),
+        (format!("{}/{}", k(A::LogTop), k(A::LogBottom)), "top/end"),
+        (k(A::Back), if searching { "clear search" } else { "close" }),
+    ]);
+    let mut spans = Vec::new();
+    let mut budget = width;
+    for (key, label) in items {
+        let w = key.chars().count() + label.chars().count() + 3;
+        if w > budget {
+            break;
+        }
+        budget -= w;
+        spans.push(Span::styled(key, t.style("ui.hint_key")));
+        spans.push(Span::styled(format!(" {label}  "), t.style("ui.hint")));
     }
     spans
 }

@@ -12,10 +12,11 @@ mod hints;
 mod images;
 mod inbox;
 mod layout;
+pub mod log;
 mod popup;
 mod quality;
 mod repo;
-mod select;
+pub mod select;
 mod services;
 mod status;
 mod view;
@@ -102,7 +103,13 @@ pub fn draw(frame: &mut Frame, ctx: &Ctx) {
         ])
         .split(area);
     header::draw(frame, rows[0], ctx);
-    draw_main(frame, rows[1], ctx);
+    match &ctx.view.log {
+        Some(session) => match session.doc.lock() {
+            Ok(doc) => log::draw(frame, rows[1], ctx, &doc),
+            Err(poisoned) => log::draw(frame, rows[1], ctx, &poisoned.into_inner()),
+        },
+        None => draw_main(frame, rows[1], ctx),
+    }
     status::draw(frame, rows[2], ctx);
     hints::draw(frame, rows[3], ctx);
     match &ctx.view.mode {
@@ -110,7 +117,7 @@ pub fn draw(frame: &mut Frame, ctx: &Ctx) {
         Mode::Form(form) => popup::draw_form(frame, area, ctx, form),
         Mode::Confirm(confirm) => popup::draw_confirm(frame, area, ctx, confirm),
         Mode::Explain(e) => explain::draw(frame, area, ctx, e),
-        Mode::Normal | Mode::Filter { .. } => {}
+        Mode::Normal | Mode::Filter { .. } | Mode::LogSearch { .. } => {}
     }
 }
 

@@ -76,6 +76,8 @@ pub struct View {
     pub flash_at: Option<chrono::DateTime<chrono::Utc>>,
     pub in_flight: Vec<String>,
     pub show_clock: bool,
+    /// The open log, drawn over the screen until closed.
+    pub log: Option<std::sync::Arc<crate::logview::LogSession>>,
 }
 
 impl View {
@@ -91,6 +93,10 @@ pub enum Mode {
     #[default]
     Normal,
     Filter {
+        input: String,
+    },
+    /// Typing a regex to search the open log.
+    LogSearch {
         input: String,
     },
     Help,

@@ -1,0 +1,925 @@
+//! One open log: a task that owns the pager, runs the error pass (which also follows a running
+//! build), the searches and the file writes, and keeps a [`LogDoc`] the screen reads. The screen
+//! sends [`Command`]s; nothing it does waits on the network.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+
+use super::doc::{LogDoc, Origin, SearchState, ShownLine};
+use super::open::{LogRequest, node_tail};
+use super::pager::Pager;
+use super::rules::ErrorRules;
+use super::scan::{ErrorMatcher, Hit, LineMatcher, Scanner, SearchMatcher};
+use super::source::LogSource;
+use super::text;
+use crate::sources::http::HttpError;
+
+/// Hits kept per pass; beyond it they are counted, and `n`/`N` stream to find the next.
+pub const HIT_CAP: usize = 50_000;
+/// How often a pass shows its progress.
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+/// How often a running build's console is asked for more.
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// The number of lines the screen shows.
+    Resize(usize),
+    /// Move the current line (positive: down).
+    Move(i64),
+    /// Move by screens.
+    Page(i64),
+    Top,
+    Bottom,
+    /// The next search match, or with no search the next error.
+    Next,
+    Prev,
+    Search(String),
+    ClearSearch,
+    /// Write the whole log, as plain text, to the request's save path.
+    Write,
+    /// Leave the node log's tail for the build's whole console.
+    FullConsole,
+}
+
+/// The screen's handle on an open log. Dropping it stops every request it made.
+pub struct LogSession {
+    pub doc: Arc<Mutex<LogDoc>>,
+    pub changed: watch::Receiver<u64>,
+    commands: mpsc::UnboundedSender<Command>,
+    task: AbortHandle,
+}
+
+impl LogSession {
+    /// Open a log; the first text shows as soon as one page arrives.
+    pub fn open(req: LogRequest) -> LogSession {
+        let doc = Arc::new(Mutex::new(LogDoc::new(req.title.clone(), req.rules.kinds().to_vec())));
+        let (changed_tx, changed) = watch::channel(0u64);
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let driver = Driver::new(req, doc.clone(), changed_tx);
+        let task = tokio::spawn(driver.run(commands_rx)).abort_handle();
+        LogSession {
+            doc,
+            changed,
+            commands,
+            task,
+        }
+    }
+
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// A copy of what the screen shows (the lock is held only for the copy).
+    pub fn snapshot(&self) -> LogDoc {
+        self.doc.lock().map(|d| d.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+impl Drop for LogSession {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for LogSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogSession")
+    }
+}
+
+/// What the background passes tell the driver.
+enum Event {
+    /// The error pass moved on.
+    Errors { size: u64, complete: bool, done: bool },
+    /// A search pass moved on.
+    Search { generation: u64, done: bool },
+    /// A directed find (beyond the kept hits) ended.
+    Found { generation: u64, hit: Option<Hit> },
+}
+
+/// Tasks that die with the driver.
+#[derive(Default)]
+struct Children(Vec<AbortHandle>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            c.abort();
+        }
+    }
+}
+
+struct Driver {
+    req: LogRequest,
+    rules: ErrorRules,
+    doc: Arc<Mutex<LogDoc>>,
+    changed: watch::Sender<u64>,
+    pager: Pager,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events: mpsc::UnboundedReceiver<Event>,
+    height: usize,
+    top: u64,
+    /// 0-based line numbers, when known.
+    top_line: Option<u64>,
+    cursor: u64,
+    cursor_line: Option<u64>,
+    /// The operator has moved: the first error found later must not yank the view.
+    moved: bool,
+    search: Option<SearchMatcher>,
+    generation: u64,
+    /// A search just started: land on its first match at or after the cursor when it comes.
+    search_jump: bool,
+    scan: Option<AbortHandle>,
+    search_task: Option<AbortHandle>,
+    children: Children,
+}
+
+impl Driver {
+    fn new(req: LogRequest, doc: Arc<Mutex<LogDoc>>, changed: watch::Sender<u64>) -> Driver {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let rules = req.rules.clone();
+        let pager = Pager::new(LogSource::Memory(bytes::Bytes::new()), 0, true);
+        Driver {
+            req,
+            rules,
+            doc,
+            changed,
+            pager,
+            events_tx,
+            events,
+            height: 20,
+            top: 0,
+            top_line: Some(0),
+            cursor: 0,
+            cursor_line: Some(0),
+            moved: false,
+            search: None,
+            generation: 0,
+            search_jump: false,
+            scan: None,
+            search_task: None,
+            children: Children::default(),
+        }
+    }
+
+    fn edit(&self, f: impl FnOnce(&mut LogDoc)) {
+        edit(&self.doc, &self.changed, f);
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let rules = self.rules.clone();
+        let opened = if self.req.stage.is_some() {
+            node_tail(&self.req, &rules).await
+        } else {
+            Ok(None)
+        };
+        match opened {
+            Ok(Some((text, origin))) => {
+                self.edit(|d| d.origin = origin);
+                self.start(LogSource::Memory(text)).await;
+            }
+            Ok(None) => self.open_console().await,
+            Err(e) => {
+                // No node log (a freestyle job, an old plugin): the console says it all.
+                tracing::debug!("node log unavailable: {e}");
+                self.open_console().await;
+            }
+        }
+        loop {
+            tokio::select! {
+                command = commands.recv() => {
+                    let Some(command) = command else { return };
+                    if let Err(e) = self.command(command).await {
+                        self.degraded(&e);
+                    }
+                }
+                Some(event) = self.events.recv() => {
+                    if let Err(e) = self.event(event).await {
+                        self.degraded(&e);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn open_console(&mut self) {
+        self.edit(|d| d.origin = Origin::Console);
+        self.start(self.req.console()).await;
+    }
+
+    /// Show the top of a source at once and start its error pass.
+    async fn start(&mut self, source: LogSource) {
+        if let Some(s) = self.scan.take() {
+            s.abort();
+        }
+        if let Some(s) = self.search_task.take() {
+            s.abort();
+        }
+        self.pager = Pager::new(source.clone(), 0, false);
+        self.top = 0;
+        self.top_line = Some(0);
+        self.cursor = 0;
+        self.cursor_line = Some(0);
+        self.moved = false;
+        self.edit(|d| {
+            d.errors = Default::default();
+            d.errors_done = false;
+            d.index = Default::default();
+            d.lines.clear();
+            d.loading = true;
+        });
+        if let Err(e) = self.refresh().await {
+            self.degraded(&e);
+        }
+        let handle = tokio::spawn(error_pass(
+            source,
+            ErrorMatcher::new(self.rules.clone()),
+            self.doc.clone(),
+            self.changed.clone(),
+            self.events_tx.clone(),
+        ))
+        .abort_handle();
+        self.children.0.push(handle.clone());
+        self.scan = Some(handle);
+        if let Some(m) = self.search.clone() {
+            self.start_search(m);
+        }
+    }
+
+    fn degraded(&self, e: &HttpError) {
+        let text = e.to_string();
+        self.edit(|d| {
+            d.problem = Some(text);
+            d.loading = false;
+        });
+    }
+
+    async fn command(&mut self, command: Command) -> Result<(), HttpError> {
+        self.edit(|d| d.notice = None);
+        match command {
+            Command::Resize(h) => {
+                self.height = h.max(1);
+            }
+            Command::Move(n) => {
+                self.moved = true;
+                self.move_cursor(n).await?;
+            }
+            Command::Page(n) => {
+                self.moved = true;
+                self.page(n).await?;
+            }
+            Command::Top => {
+                self.moved = true;
+                self.top = 0;
+                self.top_line = Some(0);
+                self.cursor = 0;
+                self.cursor_line = Some(0);
+            }
+            Command::Bottom => {
+                self.moved = true;
+                self.bottom().await?;
+            }
+            Command::Next | Command::Prev => {
+                self.moved = true;
+                self.step(command == Command::Next).await?;
+            }
+            Command::Search(pattern) => match SearchMatcher::new(&pattern) {
+                Ok(m) => {
+                    self.moved = true;
+                    self.search = Some(m.clone());
+                    self.search_jump = true;
+                    self.start_search(m);
+                }
+                Err(e) => self.edit(|d| d.notice = Some(format!("not a regex: {e}"))),
+            },
+            Command::ClearSearch => {
+                self.search = None;
+                self.generation += 1;
+                if let Some(s) = self.search_task.take() {
+                    s.abort();
+                }
+                self.edit(|d| d.search = None);
+            }
+            Command::Write => self.write(),
+            Command::FullConsole => {
+                let tail = matches!(self.snapshot_origin(), Origin::NodeTail { .. });
+                if tail {
+                    self.open_console().await;
+                } else {
+                    self.edit(|d| d.notice = Some("this is the whole console already".into()));
+                }
+                return Ok(());
+            }
+        }
+        self.refresh().await
+    }
+
+    fn snapshot_origin(&self) -> Origin {
+        self.doc.lock().map(|d| d.origin.clone()).unwrap_or(Origin::Console)
+    }
+
+    async fn event(&mut self, event: Event) -> Result<(), HttpError> {
+        match event {
+            Event::Errors { size, complete, done } => {
+                let grew = size != self.pager.size || complete != self.pager.complete;
+                self.pager.grew(size, complete);
+                let first = self.doc.lock().ok().and_then(|d| d.errors.hits.first().copied());
+                if !self.moved
+                    && let Some(hit) = first
+                {
+                    // Open on the first error, once it is known, unless the operator has moved.
+                    self.moved = true;
+                    self.jump(hit).await?;
+                    return self.refresh().await;
+                }
+                let following = self.doc.lock().map(|d| d.following).unwrap_or(false);
+                if grew && following {
+                    self.bottom().await?;
+                }
+                if grew || done || self.top_line.is_none() {
+                    self.refresh().await?;
+                }
+            }
+            Event::Search { generation, done } => {
+                if generation != self.generation || !self.search_jump {
+                    return Ok(());
+                }
+                let (hit, first, total) = {
+                    let d = self.doc.lock().map_err(|_| HttpError::Request("log state poisoned".into()))?;
+                    let hits = d.search.as_ref().map(|s| s.found.hits.as_slice()).unwrap_or(&[]);
+                    (
+                        hits.iter().find(|h| h.offset >= self.cursor).copied(),
+                        hits.first().copied(),
+                        d.search.as_ref().map_or(0, |s| s.found.total),
+                    )
+                };
+                if let Some(hit) = hit {
+                    self.search_jump = false;
+                    self.jump(hit).await?;
+                    self.refresh().await?;
+                } else if done {
+                    self.search_jump = false;
+                    match first {
+                        Some(hit) => {
+                            self.jump(hit).await?;
+                            self.edit(|d| d.notice = Some("search wrapped to the top".into()));
+                            self.refresh().await?;
+                        }
+                        None if total == 0 => {
+                            let p = self.search.as_ref().map(|s| s.pattern.clone()).unwrap_or_default();
+                            self.edit(|d| d.notice = Some(format!("no match for /{p}/")));
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Event::Found { generation, hit } => {
+                if generation != self.generation {
+                    return Ok(());
+                }
+                match hit {
+                    Some(hit) => {
+                        self.jump(hit).await?;
+                        self.refresh().await?;
+                    }
+                    None => self.edit(|d| d.notice = Some("no further match".into())),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start_search(&mut self, matcher: SearchMatcher) {
+        self.generation += 1;
+        if let Some(s) = self.search_task.take() {
+            s.abort();
+        }
+        let pattern = matcher.pattern.clone();
+        self.edit(|d| {
+            d.search = Some(SearchState {
+                pattern,
+                ..SearchState::default()
+            })
+        });
+        let handle = tokio::spawn(search_pass(
+            self.pager.source().clone(),
+            matcher,
+            self.generation,
+            self.doc.clone(),
+            self.changed.clone(),
+            self.events_tx.clone(),
+        ))
+        .abort_handle();
+        self.children.0.push(handle.clone());
+        self.search_task = Some(handle);
+    }
+
+    /// `n` / `N`: the next or previous search match, or error.
+    async fn step(&mut self, forward: bool) -> Result<(), HttpError> {
+        let (hits, total, done, what) = {
+            let d = self.doc.lock().map_err(|_| HttpError::Request("log state poisoned".into()))?;
+            match &d.search {
+                Some(s) => (s.found.hits.clone(), s.found.total, s.done, "match"),
+                None => (d.errors.hits.clone(), d.errors.total, d.errors_done, "error"),
+            }
+        };
+        let target = if forward {
+            hits.iter().find(|h| h.offset > self.cursor).copied()
+        } else {
+            hits.iter().rev().find(|h| h.offset < self.cursor).copied()
+        };
+        let beyond_kept = (hits.len() as u64) < total && hits.last().is_some_and(|h| h.offset <= self.cursor);
+        match target {
+            Some(hit) if !(beyond_kept && !forward) => self.jump(hit).await,
+            _ if beyond_kept => {
+                // Past the hits kept in memory: stream from the last one to find the way on.
+                let last = *hits.last().expect("beyond_kept has a last hit");
+                self.find_beyond(last, forward);
+                self.edit(|d| d.notice = Some(format!("looking for the {} {what}…", if forward { "next" } else { "previous" })));
+                Ok(())
+            }
+            _ => {
+                let note = if hits.is_empty() && !done {
+                    format!("no {what} yet; still reading the log")
+                } else if hits.is_empty() {
+                    format!("no {what} in this log")
+                } else if !done && forward {
+                    format!("no further {what} yet; still reading the log")
+                } else {
+                    format!("no {} {what}", if forward { "further" } else { "earlier" })
+                };
+                self.edit(|d| d.notice = Some(note));
+                Ok(())
+            }
+        }
+    }
+
+    /// Stream from `last` (a kept hit) to the next hit after the cursor, or the last before it.
+    fn find_beyond(&mut self, last: Hit, forward: bool) {
+        self.generation += 1;
+        let generation = self.generation;
+        let cursor = self.cursor;
+        let source = self.pager.source().clone();
+        let events = self.events_tx.clone();
+        let search = self.search.clone();
+        let rules = self.rules.clone();
+        let handle = tokio::spawn(async move {
+            let hit = match search {
+                Some(m) => find_from(&source, m, last, cursor, forward).await,
+                None => find_from(&source, ErrorMatcher::new(rules), last, cursor, forward).await,
+            };
+            let _ = events.send(Event::Found {
+                generation,
+                hit: hit.ok().flatten(),
+            });
+        })
+        .abort_handle();
+        self.children.0.push(handle);
+    }
+
+    /// Put a hit on the current line, a third down the screen.
+    async fn jump(&mut self, hit: Hit) -> Result<(), HttpError> {
+        self.cursor = hit.offset;
+        self.cursor_line = Some(hit.line);
+        let (top, steps) = self.back_counted(hit.offset, self.height / 3).await?;
+        self.top = top;
+        self.top_line = hit.line.checked_sub(steps);
+        Ok(())
+    }
+
+    async fn back_counted(&mut self, from: u64, n: usize) -> Result<(u64, u64), HttpError> {
+        let mut at = from;
+        let mut steps = 0;
+        while steps < n as u64 && at > 0 {
+            at = self.pager.previous_line(at).await?;
+            steps += 1;
+        }
+        Ok((at, steps))
+    }
+
+    async fn move_cursor(&mut self, n: i64) -> Result<(), HttpError> {
+        if n > 0 {
+            let lines = self.pager.lines(self.cursor, n as usize + 1).await?;
+            if let Some(last) = lines.last() {
+                let steps = lines.len() as u64 - 1;
+                self.cursor = last.offset;
+                self.cursor_line = self.cursor_line.map(|l| l + steps);
+            }
+        } else {
+            let (at, steps) = self.back_counted(self.cursor, n.unsigned_abs() as usize).await?;
+            self.cursor = at;
+            self.cursor_line = self.cursor_line.and_then(|l| l.checked_sub(steps));
+        }
+        self.keep_cursor_visible().await
+    }
+
+    async fn page(&mut self, n: i64) -> Result<(), HttpError> {
+        let step = self.height.saturating_sub(1).max(1) as i64;
+        if n > 0 {
+            let lines = self.pager.lines(self.top, self.height).await?;
+            if lines.len() == self.height
+                && let Some(last) = lines.last()
+            {
+                self.top = last.offset;
+                self.top_line = self.top_line.map(|l| l + self.height as u64 - 1);
+            }
+        } else {
+            let (top, steps) = self.back_counted(self.top, step as usize).await?;
+            self.top = top;
+            self.top_line = self.top_line.and_then(|l| l.checked_sub(steps));
+        }
+        self.move_cursor(n * step).await
+    }
+
+    async fn bottom(&mut self) -> Result<(), HttpError> {
+        let last = self.pager.last_line().await?;
+        self.cursor = last;
+        let (done, lines) = self
+            .doc
+            .lock()
+            .map(|d| (d.errors_done, d.errors.lines))
+            .unwrap_or((false, 0));
+        self.cursor_line = if done { lines.checked_sub(1) } else { None };
+        let (top, steps) = self.back_counted(last, self.height.saturating_sub(1)).await?;
+        self.top = top;
+        self.top_line = self.cursor_line.and_then(|l| l.checked_sub(steps));
+        Ok(())
+    }
+
+    async fn keep_cursor_visible(&mut self) -> Result<(), HttpError> {
+        if self.cursor < self.top {
+            self.top = self.cursor;
+            self.top_line = self.cursor_line;
+            return Ok(());
+        }
+        let lines = self.pager.lines(self.top, self.height).await?;
+        if lines.iter().any(|l| l.offset == self.cursor) {
+            return Ok(());
+        }
+        let (top, steps) = self.back_counted(self.cursor, self.height.saturating_sub(1)).await?;
+        self.top = top;
+        self.top_line = self.cursor_line.and_then(|l| l.checked_sub(steps));
+        Ok(())
+    }
+
+    /// Learn the top line's number from the line index, once the error pass has passed it.
+    async fn resolve_top_line(&mut self) -> Result<(), HttpError> {
+        if self.top_line.is_some() {
+            return Ok(());
+        }
+        let (scanned, base) = match self.doc.lock() {
+            Ok(d) => (d.errors.scanned, d.index.before_offset(self.top)),
+            Err(_) => return Ok(()),
+        };
+        if scanned <= self.top {
+            return Ok(());
+        }
+        let (line, offset) = base;
+        let between = self.pager.count_lines(offset, self.top).await?;
+        self.top_line = Some(line + between);
+        Ok(())
+    }
+
+    /// Read the window from the pager and publish it.
+    async fn refresh(&mut self) -> Result<(), HttpError> {
+        self.resolve_top_line().await?;
+        let raw = self.pager.lines(self.top, self.height).await?;
+        if raw.is_empty() && self.top > 0 {
+            // The log was replaced by a shorter one, or the top ran past the end.
+            self.top = 0;
+            self.top_line = Some(0);
+            self.cursor = 0;
+            self.cursor_line = Some(0);
+            return Box::pin(self.refresh()).await;
+        }
+        let position = raw.iter().position(|l| l.offset == self.cursor);
+        let position = match position {
+            Some(p) => p,
+            None => {
+                // Keep the cursor on screen.
+                let p = if self.cursor < self.top { 0 } else { raw.len().saturating_sub(1) };
+                if let Some(l) = raw.get(p) {
+                    self.cursor = l.offset;
+                }
+                p
+            }
+        };
+        self.cursor_line = self.top_line.map(|t| t + position as u64);
+        let lines: Vec<ShownLine> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ShownLine {
+                offset: l.offset,
+                number: self.top_line.map(|t| t + i as u64 + 1),
+                text: text::clean(&l.bytes),
+                error: self.rules.classify_bytes(&text::visible(&l.bytes)).map(|k| k as u16),
+            })
+            .collect();
+        let at_end = raw.last().is_none_or(|l| l.next >= self.pager.size);
+        let following = at_end && !self.pager.complete && position + 1 >= raw.len();
+        let (size, complete, cursor) = (self.pager.size, self.pager.complete, self.cursor);
+        self.edit(|d| {
+            d.lines = lines;
+            d.cursor = cursor;
+            d.following = following;
+            d.size = d.size.max(size);
+            d.complete = complete;
+            d.loading = false;
+            d.problem = None;
+        });
+        Ok(())
+    }
+
+    /// `w`: stream the whole console (not only a tail) to the save path, as plain text.
+    fn write(&mut self) {
+        let source = self.req.console();
+        let path = self.req.save_path.clone();
+        let doc = self.doc.clone();
+        let changed = self.changed.clone();
+        let handle = tokio::spawn(async move {
+            let note = match write_log(&source, &path, &doc, &changed).await {
+                Ok(bytes) => format!("wrote {} to {}", human_bytes(bytes), path.display()),
+                Err(e) => format!("could not write {}: {e}", path.display()),
+            };
+            edit(&doc, &changed, |d| d.notice = Some(note));
+        })
+        .abort_handle();
+        self.children.0.push(handle);
+    }
+}
+
+fn edit(doc: &Arc<Mutex<LogDoc>>, changed: &watch::Sender<u64>, f: impl FnOnce(&mut LogDoc)) {
+    match doc.lock() {
+        Ok(mut d) => f(&mut d),
+        Err(poisoned) => f(&mut poisoned.into_inner()),
+    }
+    changed.send_modify(|v| *v = v.wrapping_add(1));
+}
+
+/// The error pass: reads the log once from the start, and keeps reading while it grows.
+async fn error_pass(
+    source: LogSource,
+    matcher: ErrorMatcher,
+    doc: Arc<Mutex<LogDoc>>,
+    changed: watch::Sender<u64>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut scanner = Scanner::new(matcher, 0, 0, HIT_CAP, true);
+    let mut published = (0usize, 1usize);
+    let mut failures = 0u32;
+    loop {
+        let from = scanner.fed();
+        let mut opened = match source.open(from).await {
+            Ok(o) => o,
+            Err(e) => {
+                failures += 1;
+                let text = format!("{e} (retrying)");
+                edit(&doc, &changed, |d| d.problem = Some(text));
+                tokio::time::sleep(Duration::from_secs((1u64 << failures.min(5)).min(30))).await;
+                continue;
+            }
+        };
+        let (size, more) = (opened.text_size, opened.more);
+        let mut last = Instant::now();
+        let mut broke = None;
+        loop {
+            match opened.chunk().await {
+                Ok(Some(chunk)) => {
+                    scanner.feed(&chunk);
+                    if last.elapsed() >= PUBLISH_EVERY {
+                        last = Instant::now();
+                        publish_errors(&scanner, &mut published, size, false, false, &doc, &changed);
+                        let _ = events.send(Event::Errors {
+                            size,
+                            complete: false,
+                            done: false,
+                        });
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    broke = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = broke {
+            failures += 1;
+            let text = format!("{e} (resuming at byte {})", scanner.fed());
+            edit(&doc, &changed, |d| d.problem = Some(text));
+            tokio::time::sleep(Duration::from_secs((1u64 << failures.min(5)).min(30))).await;
+            continue;
+        }
+        failures = 0;
+        if more {
+            scanner.judge_complete_lines();
+        } else {
+            scanner.finish();
+        }
+        publish_errors(&scanner, &mut published, size, !more, !more, &doc, &changed);
+        if !more {
+            edit(&doc, &changed, |d| d.problem = None);
+        }
+        let _ = events.send(Event::Errors {
+            size,
+            complete: !more,
+            done: !more,
+        });
+        if !more {
+            return;
+        }
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
+
+/// Copy what is new since the last publish (hits and checkpoints only grow).
+fn publish_errors(
+    scanner: &Scanner<ErrorMatcher>,
+    published: &mut (usize, usize),
+    size: u64,
+    complete: bool,
+    done: bool,
+    doc: &Arc<Mutex<LogDoc>>,
+    changed: &watch::Sender<u64>,
+) {
+    let found = &scanner.found;
+    let checkpoints = scanner.index.as_ref().map(|i| i.checkpoints.as_slice()).unwrap_or(&[]);
+    edit(doc, changed, |d| {
+        d.errors.hits.extend_from_slice(&found.hits[published.0.min(found.hits.len())..]);
+        d.errors.total = found.total;
+        d.errors.counts.clone_from(&found.counts);
+        d.errors.scanned = found.scanned;
+        d.errors.lines = found.lines;
+        if d.index.checkpoints.is_empty() {
+            d.index.checkpoints.push(0);
+        }
+        d.index
+            .checkpoints
+            .extend_from_slice(&checkpoints[published.1.min(checkpoints.len())..]);
+        d.size = d.size.max(size).max(found.scanned);
+        if complete {
+            d.complete = true;
+        }
+        d.errors_done = done;
+    });
+    *published = (found.hits.len(), checkpoints.len());
+}
+
+/// A search pass over the log as it is now.
+async fn search_pass(
+    source: LogSource,
+    matcher: SearchMatcher,
+    generation: u64,
+    doc: Arc<Mutex<LogDoc>>,
+    changed: watch::Sender<u64>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut scanner = Scanner::new(matcher, 0, 0, HIT_CAP, false);
+    let mut published = 0usize;
+    let publish = |scanner: &Scanner<SearchMatcher>, published: &mut usize, done: bool| {
+        let found = &scanner.found;
+        edit(&doc, &changed, |d| {
+            if let Some(s) = &mut d.search {
+                s.found.hits.extend_from_slice(&found.hits[(*published).min(found.hits.len())..]);
+                s.found.total = found.total;
+                s.found.counts.clone_from(&found.counts);
+                s.found.scanned = found.scanned;
+                s.found.lines = found.lines;
+                s.done = done;
+            }
+        });
+        *published = found.hits.len();
+        let _ = events.send(Event::Search { generation, done });
+    };
+    let mut opened = match source.open(0).await {
+        Ok(o) => o,
+        Err(e) => {
+            let text = format!("search stopped: {e}");
+            edit(&doc, &changed, |d| d.notice = Some(text));
+            return;
+        }
+    };
+    let mut last = Instant::now();
+    loop {
+        match opened.chunk().await {
+            Ok(Some(chunk)) => {
+                scanner.feed(&chunk);
+                if last.elapsed() >= PUBLISH_EVERY {
+                    last = Instant::now();
+                    scanner.judge_complete_lines();
+                    publish(&scanner, &mut published, false);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let text = format!("search stopped at byte {}: {e}", scanner.fed());
+                edit(&doc, &changed, |d| d.notice = Some(text));
+                break;
+            }
+        }
+    }
+    scanner.finish();
+    publish(&scanner, &mut published, true);
+}
+
+/// From a kept hit, stream on to the first hit after `cursor` (forward) or the last one before it.
+async fn find_from<M: LineMatcher>(
+    source: &LogSource,
+    matcher: M,
+    from: Hit,
+    cursor: u64,
+    forward: bool,
+) -> Result<Option<Hit>, HttpError> {
+    let mut scanner = Scanner::new(matcher, from.offset, from.line, usize::MAX, false);
+    let mut opened = source.open(from.offset).await?;
+    let mut best: Option<Hit> = None;
+    let mut seen = 0usize;
+    loop {
+        let chunk = opened.chunk().await?;
+        match &chunk {
+            Some(c) => scanner.feed(c),
+            None => scanner.finish(),
+        }
+        for hit in &scanner.found.hits[seen..] {
+            if forward && hit.offset > cursor {
+                return Ok(Some(*hit));
+            }
+            if !forward {
+                if hit.offset >= cursor {
+                    return Ok(best);
+                }
+                best = Some(*hit);
+            }
+        }
+        seen = scanner.found.hits.len();
+        if chunk.is_none() {
+            return Ok(if forward { None } else { best });
+        }
+    }
+}
+
+async fn write_log(
+    source: &LogSource,
+    path: &std::path::Path,
+    doc: &Arc<Mutex<LogDoc>>,
+    changed: &watch::Sender<u64>,
+) -> std::io::Result<u64> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let file = tokio::fs::File::create(path).await?;
+    let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+    let mut opened = source.open(0).await.map_err(std::io::Error::other)?;
+    let total = opened.text_size.max(1);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut written = 0u64;
+    let mut read = 0u64;
+    let mut last = Instant::now();
+    while let Some(chunk) = opened.chunk().await.map_err(std::io::Error::other)? {
+        read += chunk.len() as u64;
+        if carry.is_empty() && !text::needs_cleaning(&chunk) {
+            out.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        } else {
+            carry.extend_from_slice(&chunk);
+            if let Some(end) = memchr::memrchr(b'\n', &carry) {
+                let mut plain = Vec::with_capacity(end + 1);
+                for line in carry[..end].split(|b| *b == b'\n') {
+                    plain.extend_from_slice(&text::visible(line));
+                    plain.push(b'\n');
+                }
+                out.write_all(&plain).await?;
+                written += plain.len() as u64;
+                carry.drain(..=end);
+            }
+        }
+        if last.elapsed() >= PUBLISH_EVERY {
+            last = Instant::now();
+            let note = format!("writing {}% to {}", (read * 100 / total).min(100), path.display());
+            edit(doc, changed, |d| d.notice = Some(note));
+        }
+    }
+    if !carry.is_empty() {
+        let plain = text::visible(&carry).into_owned();
+        out.write_all(&plain).await?;
+        written += plain.len() as u64;
+    }
+    out.flush().await?;
+    Ok(written)
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
