@@ -443,3 +443,25 @@ fn deploy_targets_name_their_environment_cluster_and_awx_source() {
         "a"
     );
 }
+
+#[test]
+fn log_rules_must_compile_and_disable_only_shipped_kinds() {
+    let good = format!("{GOOD}\n[log]\nrules = [{{ kind = \"flyway\", pattern = \"^ERROR: Migration .* failed\" }}]\ndisable = [\"maven-error\"]\n");
+    let config = load(&good).expect("a good [log] loads");
+    let rules = &config.log.rules;
+    assert_eq!(rules.classify("ERROR: Migration V42__ledger.sql failed"), Some("flyway"));
+    assert_eq!(rules.classify("[ERROR] anything"), None, "maven-error is switched off");
+    assert_eq!(rules.classify("BUILD FAILURE"), Some("build-failure"));
+
+    let bad = format!("{GOOD}\n[log]\nrules = [\n  {{ kind = \"mine\", pattern = \"(unclosed\" }},\n]\n");
+    let e = error(&bad);
+    let line = bad.lines().position(|l| l.contains("(unclosed")).unwrap() + 1;
+    assert_names(&e, line, "log.rules[0].pattern");
+    assert!(e.to_string().contains("not a valid regex"), "{e}");
+
+    let unknown = format!("{GOOD}\n[log]\ndisable = [\"maven-errors\"]\n");
+    let e = error(&unknown);
+    let line = unknown.lines().position(|l| l.contains("maven-errors")).unwrap() + 1;
+    assert_names(&e, line, "log.disable");
+    assert!(e.to_string().contains("maven-error,"), "lists the shipped kinds: {e}");
+}

@@ -333,7 +333,7 @@ const JENKINS_QUALITY_GATE: Case = Case {
         (7, 7, "quality-gate"),   // SonarQube task '…' completed. Quality gate is 'ERROR'
         (23, 23, "quality-gate"), // ERROR: Pipeline aborted due to quality gate failure: ERROR
     ],
-    disputed: &[7],
+    disputed: &[],
     open: &[24], // Finished: FAILURE
     counts: &[("quality-gate", 2)],
 };
@@ -344,7 +344,6 @@ fn jenkins_quality_gate() {
 }
 
 #[test]
-#[ignore = "rule gap: waitForQualityGate's verdict `SonarQube task '…' completed. Quality gate is 'ERROR'` (line 7) gets no kind; the quality-gate rule only has `Quality Gate (?:failed|status: ERROR)`"]
 fn jenkins_quality_gate_disputed() {
     check_disputed(&JENKINS_QUALITY_GATE);
     check_summary(&JENKINS_QUALITY_GATE);
@@ -360,7 +359,7 @@ const JENKINS_ANSIBLE: Case = Case {
         (9, 9, "ansible"),     // localhost : ok=17 changed=8 unreachable=0 failed=1
         (12, 12, "exception"), // hudson.AbortException: Ansible playbook execution failed
     ],
-    disputed: &[4, 9],
+    disputed: &[],
     // `FATAL: command execution failed` and `ERROR: Ansible playbook execution failed`: Jenkins'
     // own step-failure lines; no kind claims them today (see the report).
     open: &[11, 25],
@@ -373,7 +372,6 @@ fn jenkins_ansible() {
 }
 
 #[test]
-#[ignore = "rule gap: Ansible's `FATAL: all hosts have already failed -- aborting` (line 4) and a PLAY RECAP row with failed=1 (line 9) get no kind; the ansible rule wants lower-case `fatal: [host]`"]
 fn jenkins_ansible_disputed() {
     check_disputed(&JENKINS_ANSIBLE);
     check_summary(&JENKINS_ANSIBLE);
@@ -388,7 +386,7 @@ const JENKINS_DOCKER_TIMESTAMPS: Case = Case {
         (12, 12, "docker"),      // 21:53:25  #18 ERROR: process "…" did not complete successfully: …
         (15, 17, "maven-error"), // 21:53:25  130.8 [ERROR] …
     ],
-    disputed: &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17],
+    disputed: &[],
     open: &[],
     counts: &[("docker", 1), ("maven-error", 14)],
 };
@@ -399,7 +397,6 @@ fn jenkins_docker_timestamps() {
 }
 
 #[test]
-#[ignore = "rule gap: a leading Timestamper prefix (`21:53:25  `) and BuildKit's `#18 130.8 ` / `130.8 ` prefixes defeat every ^-anchored rule: 14 Maven [ERROR] lines and the BuildKit step error (line 12) get no kind"]
 fn jenkins_docker_timestamps_disputed() {
     check_disputed(&JENKINS_DOCKER_TIMESTAMPS);
     check_summary(&JENKINS_DOCKER_TIMESTAMPS);
@@ -417,7 +414,7 @@ const DOCKER_BUILDKIT_MAVEN: Case = Case {
         (2, 2, "build-failure"), // #8 11.36 [INFO] BUILD FAILURE
         (7, 13, "maven-error"),  // #8 11.36 [ERROR] Failed to execute goal …
     ],
-    disputed: &[7, 8, 9, 10, 11, 12, 13],
+    disputed: &[],
     open: &[],
     counts: &[("build-failure", 1), ("maven-error", 7)],
 };
@@ -428,7 +425,6 @@ fn docker_buildkit_maven() {
 }
 
 #[test]
-#[ignore = "rule gap: the maven-error rule anchors `[ERROR]` at the line start, so BuildKit's `#8 11.36 [ERROR] …` lines (7-13) get no kind (`BUILD FAILURE` is unanchored and still found)"]
 fn docker_buildkit_maven_disputed() {
     check_disputed(&DOCKER_BUILDKIT_MAVEN);
     check_summary(&DOCKER_BUILDKIT_MAVEN);
@@ -439,7 +435,7 @@ const DOCKER_COMPOSE_FAILED_TO_SOLVE: Case = Case {
     file: "docker-compose-failed-to-solve.log",
     text: include_str!("data/logs/docker-compose-failed-to-solve.log"),
     expect: &[(17, 17, "docker")], // failed to solve: process "…" did not complete successfully: exit code: 2
-    disputed: &[17],
+    disputed: &[],
     open: &[],
     counts: &[("docker", 1)],
 };
@@ -450,7 +446,6 @@ fn docker_compose_failed_to_solve() {
 }
 
 #[test]
-#[ignore = "rule gap: docker compose prints `failed to solve: process … did not complete successfully` without `ERROR: ` (line 17); the docker rule wants `^(#n )?ERROR…: failed to solve`"]
 fn docker_compose_failed_to_solve_disputed() {
     check_disputed(&DOCKER_COMPOSE_FAILED_TO_SOLVE);
     check_summary(&DOCKER_COMPOSE_FAILED_TO_SOLVE);

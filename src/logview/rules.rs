@@ -11,8 +11,13 @@ pub struct RuleSpec {
     pub pattern: String,
 }
 
-/// The shipped rules, most specific first. Each pattern is anchored on text these tools really
-/// print, so a line that merely mentions "error" is not one.
+/// What may precede a tool's own text on a console line: a Timestamper stamp (`21:53:25  `,
+/// `[2026-11-25T03:12:45.123Z] `) and BuildKit's step and seconds (`#8 11.36 `).
+const PREFIX: &str = r"^(?:\[?[\d:.TZ+-]{8,}\]?\s+)?(?:#\d+ )?(?:\d+\.\d+ )?";
+
+/// The shipped rules, most specific first: (kind, pattern). `^` in a pattern stands for the
+/// start of the line after [`PREFIX`]. Each is anchored on text these tools really print, so a
+/// line that merely mentions "error" is not one.
 pub const DEFAULT_RULES: &[(&str, &str)] = &[
     // Maven's reactor verdict.
     ("build-failure", r"BUILD FAILURE"),
@@ -24,23 +29,20 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
     // sonar-scanner's wait, and the Jenkins waitForQualityGate step.
     (
         "quality-gate",
-        r"QUALITY GATE STATUS: (?:FAILED|ERROR)|Pipeline aborted due to quality gate failure|Quality Gate (?:failed|status: ERROR)",
+        r"QUALITY GATE STATUS: (?:FAILED|ERROR)|Pipeline aborted due to quality gate failure|(?i:quality gate (?:is |status:? )?'?(?:failed|error)\b)",
     ),
-    // BuildKit ("#12 ERROR: …", "ERROR: failed to solve"), and the legacy builder's message.
+    // BuildKit ("#12 ERROR: …", "ERROR: failed to solve"), compose, and the legacy builder.
     (
         "docker",
-        r"^(?:#\d+ )?ERROR(?: \[[^\]]*\])?: (?:failed to solve|process .* did not complete successfully)|^#\d+ ERROR: |returned a non-zero code: [1-9]",
+        r"^(?:ERROR(?: \[[^\]]*\])?: |(?i:error): )?(?:failed to solve|process .* did not complete successfully|executor failed running)|returned a non-zero code: [1-9]",
     ),
-    // Ansible task failures and unreachable hosts.
+    // Ansible task failures, unreachable hosts, the play's end, and a recap that counts failures.
     (
         "ansible",
-        r"^(?:fatal|failed): \[[^\]]+\]|FAILED! =>|UNREACHABLE! =>|^ERROR! ",
+        r"^(?:fatal|failed): \[[^\]]+\]|FAILED! =>|UNREACHABLE! =>|^ERROR! |^FATAL: all hosts have already failed|^\S+\s+: ok=\d+ .*(?:unreachable=[1-9]|failed=[1-9])",
     ),
     // kubectl and the API server.
-    (
-        "kubectl",
-        r"^error: |^Error from server|exceeded its progress deadline",
-    ),
+    ("kubectl", r"^error: |^Error from server|exceeded its progress deadline"),
     // A failing `sh`/`bat` step as the Pipeline reports it.
     ("exit-code", r"script returned exit code [1-9]\d*"),
     ("caused-by", r"^\s*Caused by: "),
@@ -50,9 +52,24 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
         "exception",
         r#"^(?:\[ERROR\] )?(?:Exception in thread "[^"]*" )?(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Failure|Throwable)(?::|$| )"#,
     ),
-    // Everything else Maven marks as an error.
-    ("maven-error", r"^\s*\[ERROR\]"),
+    // Everything else Maven marks as an error or worse.
+    ("maven-error", r"^\s*\[(?:ERROR|FATAL)\]"),
 ];
+
+/// A shipped pattern with its `^` anchors widened to allow the console prefixes.
+fn with_prefix(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 64);
+    let mut depth_escape = false;
+    for c in pattern.chars() {
+        if c == '^' && !depth_escape && !out.ends_with('[') {
+            out.push_str(&format!("(?:{PREFIX})"));
+        } else {
+            out.push(c);
+        }
+        depth_escape = c == '\\' && !depth_escape;
+    }
+    out
+}
 
 /// The compiled rules. Matching is on bytes, so a line that is not valid UTF-8 is still judged.
 #[derive(Clone, Debug)]
@@ -156,7 +173,7 @@ fn default_specs() -> Vec<RuleSpec> {
         .iter()
         .map(|(kind, pattern)| RuleSpec {
             kind: (*kind).to_string(),
-            pattern: (*pattern).to_string(),
+            pattern: with_prefix(pattern),
         })
         .collect()
 }

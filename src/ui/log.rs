@@ -152,6 +152,7 @@ fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
         ));
     }
     let position = match doc.current().and_then(|l| l.number) {
+        _ if doc.notice.is_some() => doc.notice.clone().unwrap_or_default(),
         Some(n) if doc.errors_done => format!("line {n} of {}", doc.errors.lines.max(n)),
         Some(n) => format!("line {n}"),
         None if doc.size > 0 => format!("byte {} of {}", doc.cursor, doc.size),
@@ -160,7 +161,11 @@ fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     if used + position.len() + 3 < width {
         spans.push(Span::raw(" ".repeat(width - used - position.len() - 1)));
-        spans.push(Span::styled(position, t.style("ui.muted")));
+        let role = if doc.notice.is_some() { "ui.warning" } else { "ui.muted" };
+        spans.push(Span::styled(position, t.style(role)));
+    } else if let Some(n) = &doc.notice {
+        // No room beside the counts: the notice matters more than they do.
+        spans = vec![Span::styled(format!(" {n}"), t.style("ui.warning"))];
     }
     Line::from(spans)
 }

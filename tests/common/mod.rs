@@ -61,6 +61,18 @@ impl Cockpit {
         self.parser.lock().unwrap().screen().contents()
     }
 
+    /// The text of the rows drawn in reverse video from their first column on (the log view's
+    /// current line, a selected row).
+    pub fn highlighted_rows(&self) -> Vec<String> {
+        let parser = self.parser.lock().unwrap();
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        (0..rows)
+            .filter(|&r| (0..cols.min(12)).all(|c| screen.cell(r, c).is_some_and(|cell| cell.inverse())))
+            .map(|r| screen.contents_between(r, 0, r, cols))
+            .collect()
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).unwrap();
         self.writer.flush().unwrap();
