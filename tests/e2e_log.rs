@@ -85,11 +85,12 @@ fn from_the_board_to_the_first_error_in_two_keys() {
 
     // `n` walks the errors: the failing test's name comes next.
     c.send("n");
-    let next = current_line(&c, |r| r.contains("<<< FAILURE!") && !r.contains("Tests run:"));
-    assert!(next.contains("ledger"), "{next}");
+    let next = current_line(&c, |r| r.contains("[ERROR] com.dominion.ledger.") && !r.contains("Tests run:"));
+    assert!(next.contains("Test."), "{next}");
 
     // A search lands on its first match, and Esc leaves the search before the log.
     c.send("/");
+    c.wait_for("regex · all lower case ignores case", T);
     c.send("roundshalfeven\r");
     let hit = current_line(&c, |r| r.to_lowercase().contains("roundshalfeven"));
     assert!(hit.contains("roundsHalfEven"), "{hit}");
