@@ -463,5 +463,5 @@ fn log_rules_must_compile_and_disable_only_shipped_kinds() {
     let e = error(&unknown);
     let line = unknown.lines().position(|l| l.contains("maven-errors")).unwrap() + 1;
     assert_names(&e, line, "log.disable");
-    assert!(e.to_string().contains("exception, maven-error)"), "lists the shipped kinds: {e}");
+    assert!(e.to_string().contains("exception, maven-error, app-error)"), "lists the shipped kinds: {e}");
 }

@@ -54,6 +54,12 @@ pub const DEFAULT_RULES: &[(&str, &str)] = &[
     ),
     // Everything else Maven marks as an error or worse.
     ("maven-error", r"^\s*\[(?:ERROR|FATAL)\]"),
+    // An application's own log line at ERROR or FATAL (logback's and log4j's default layouts), as
+    // tests and servers print them into the console.
+    (
+        "app-error",
+        r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[.,]\d+\s+(?:\[[^\]]*\]\s+)?(?:ERROR|FATAL)\b",
+    ),
 ];
 
 /// A shipped pattern with its `^` anchors widened to allow the console prefixes.
