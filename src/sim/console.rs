@@ -2,6 +2,11 @@
 //! declarative pipeline running Maven, Sonar, Docker, Trivy and Helm, so the
 //! cockpit's log views and failure extraction meet realistic input.
 
+use std::sync::Arc;
+
+use base64::Engine;
+
+use super::bigconsole::BigLog;
 use super::ids;
 use super::jenkins::{FailKind, Ms, NodeError, NodeStatus, Outcome, PlannedStage, TestCounts};
 use super::loadtest;
@@ -14,6 +19,9 @@ const SHARED_LIBRARY: &str = "https://github.com/dominion/jenkins-shared-library
 const REGISTRY: &str = "registry.dominion.internal";
 const NEXUS: &str = "https://nexus.dominion.internal/repository/maven-releases";
 const SONAR: &str = "https://sonar.dominion.internal";
+
+/// A step line that is not text: where the big console's generated region goes.
+pub(crate) const BIG_MARKER: &str = "\u{0}flightdeck-sim:big-console\u{0}";
 
 /// What console generation needs to know about a build.
 #[derive(Clone, Debug)]
@@ -30,6 +38,15 @@ pub(crate) struct ScriptCtx {
     pub environment: Option<String>,
     pub agent: String,
     pub seed: u64,
+    /// The job's Jenkinsfile wraps its steps in `ansiColor('xterm')`: Maven
+    /// and Ansible print in colour.
+    pub ansi: bool,
+    /// The console carries Jenkins' hidden console notes (`ESC[8mha:…ESC[0m`)
+    /// before its `[Pipeline]` lines, as the raw log does.
+    pub notes: bool,
+    /// The big console's generator, for the one build whose regression suite
+    /// logs at DEBUG.
+    pub big: Option<Arc<BigLog>>,
 }
 
 impl ScriptCtx {
@@ -43,6 +60,38 @@ impl ScriptCtx {
 
     pub(crate) fn rand(&self, salt: &str, lo: u64, hi: u64) -> u64 {
         lo + ids::hash(self.seed, &[&self.job, &self.version, salt]) % (hi - lo + 1)
+    }
+}
+
+/// A hidden console note as Jenkins writes it into the raw log:
+/// `ESC[8m` `ha:////4…base64…` `ESC[0m` (a MAC, then a gzipped serialised
+/// `ConsoleNote`). Deterministic for the build and `salt`.
+pub(crate) fn console_note(ctx: &ScriptCtx, salt: &str) -> String {
+    let mut bytes = vec![0xffu8, 0xff, 0xff, 0xe0];
+    let mut x = ids::hash(ctx.seed, &[&ctx.job, &ctx.version, "note", salt]);
+    let payload = 48 + (x % 96) as usize;
+    // The MAC, the length, a gzip header, then the compressed note.
+    for i in 0..31 + 4 + payload {
+        if i % 8 == 0 {
+            x = ids::splitmix64(x);
+        }
+        bytes.push((x >> ((i % 8) * 8)) as u8);
+    }
+    let len = (10 + payload) as u32;
+    bytes[35..39].copy_from_slice(&len.to_be_bytes());
+    bytes[39..49].copy_from_slice(&[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
+    format!(
+        "\u{1b}[8mha:{}\u{1b}[0m",
+        base64::engine::general_purpose::STANDARD.encode(&bytes)
+    )
+}
+
+/// `[Pipeline] <text>` and a line break, behind a console note when the build has them.
+pub(crate) fn pipeline_line(ctx: &ScriptCtx, text: &str, salt: usize) -> String {
+    if ctx.notes {
+        format!("{}[Pipeline] {text}\n", console_note(ctx, &format!("{text}@{salt}")))
+    } else {
+        format!("[Pipeline] {text}\n")
     }
 }
 
@@ -122,7 +171,7 @@ fn code(service: &str) -> Code {
                     "posting.CurrencyRoundingTest",
                     "roundsHalfEvenForJpy",
                     41,
-                    "expected: <125> but was: <124>",
+                    "Unexpected exception thrown: java.lang.ArithmeticException: Rounding necessary",
                 ),
             ],
         },
@@ -307,6 +356,18 @@ pub(crate) fn failed_cases(ctx: &ScriptCtx, stage: &PlannedStage) -> Vec<FailedC
     let Some(tests) = stage.tests else {
         return Vec::new();
     };
+    if let (Some(big), "Regression tests") = (&ctx.big, stage.name.as_str()) {
+        return big
+            .failing_tests()
+            .iter()
+            .map(|f| FailedCase {
+                class_name: f.fqcn(),
+                name: f.method.to_string(),
+                message: f.message.clone(),
+                trace: f.trace.join("\n"),
+            })
+            .collect();
+    }
     let code = code(&ctx.service);
     let (failures, suffix) = match stage.name.as_str() {
         "Build & unit tests" => (unit_failures(ctx, tests), ""),
@@ -358,10 +419,17 @@ pub(crate) fn build_header(ctx: &ScriptCtx, causes: &[String], lib_sha: &str, fr
             format!("Cloning the remote Git repository\nCloning repository {SHARED_LIBRARY}"),
             format!("Checking out Revision {lib_sha} (master)"),
             "Commit message: \"vars/deployTo: wait for rollout before smoke tests\"".to_string(),
-            "[Pipeline] Start of Pipeline".to_string(),
-            "[Pipeline] node".to_string(),
+        ]);
+        let pipeline = |text: &str, salt: usize| {
+            let mut l = pipeline_line(ctx, text, salt);
+            l.pop();
+            l
+        };
+        out.extend([
+            pipeline("Start of Pipeline", 0),
+            pipeline("node", 1),
             format!("Running on {} in {}", ctx.agent, ctx.workspace()),
-            "[Pipeline] {".to_string(),
+            pipeline("{", 2),
         ]);
     }
     let mut s = out.join("\n");
@@ -376,6 +444,16 @@ pub(crate) fn stage_script(ctx: &ScriptCtx, stage: &PlannedStage, at: Ms) -> Vec
         _ => None,
     };
     let unstable = stage.outcome == Outcome::Unstable;
+    let mut steps = steps_of(ctx, stage, fail, unstable, at);
+    if ctx.ansi {
+        for s in &mut steps {
+            colourize(s);
+        }
+    }
+    steps
+}
+
+fn steps_of(ctx: &ScriptCtx, stage: &PlannedStage, fail: Option<FailKind>, unstable: bool, at: Ms) -> Vec<StepScript> {
     match stage.name.as_str() {
         "Checkout" => vec![checkout(ctx)],
         "Build & unit tests" => unit_tests(ctx, stage.tests, fail, at),
@@ -386,6 +464,7 @@ pub(crate) fn stage_script(ctx: &ScriptCtx, stage: &PlannedStage, at: Ms) -> Vec
         "Regression tests" => integration_tests(ctx, "regression", stage.tests, unstable, fail, at),
         "Penetration tests" => vec![zap(ctx)],
         "Load tests" => vec![jmeter(ctx)],
+        "Docker build" if fail == Some(FailKind::DockerBuild) => vec![docker_build_failed(ctx)],
         "Docker build" => vec![docker_build(ctx)],
         "Image scan" => vec![trivy(ctx, fail.is_some(), at)],
         "Push image" => vec![docker_push(ctx)],
@@ -410,7 +489,9 @@ pub(crate) fn stage_script(ctx: &ScriptCtx, stage: &PlannedStage, at: Ms) -> Vec
             )],
         )],
         "Pull image" => vec![pull_image(ctx)],
+        "Helm upgrade" if fail == Some(FailKind::Rollout) => helm_then_rollout_timeout(ctx, at),
         "Helm upgrade" => vec![helm(ctx, at)],
+        "Ansible deploy" => vec![ansible_deploy(ctx, fail == Some(FailKind::Ansible))],
         "Smoke tests" => vec![smoke(ctx, fail.is_some())],
         "Backup" => vec![backup(ctx, at)],
         other => vec![StepScript::sh(
@@ -510,6 +591,9 @@ fn split_tests(ctx: &ScriptCtx, classes: &[&'static str], total: u32, salt: &str
 
 fn stack_trace(code: &Code, class: &str, method: &str, line: u32, message: &str) -> Vec<String> {
     let simple = class.rsplit('.').next().unwrap_or(class);
+    if let Some(cause) = message.strip_prefix("Unexpected exception thrown: ") {
+        return does_not_throw_trace(code, class, method, line, cause);
+    }
     vec![
         format!("org.opentest4j.AssertionFailedError: {message}"),
         "\tat org.junit.jupiter.api.AssertionFailureBuilder.build(AssertionFailureBuilder.java:151)".to_string(),
@@ -523,6 +607,43 @@ fn stack_trace(code: &Code, class: &str, method: &str, line: u32, message: &str)
         "\tat java.base/java.util.ArrayList.forEach(ArrayList.java:1596)".to_string(),
         "\tat java.base/java.util.ArrayList.forEach(ArrayList.java:1596)".to_string(),
     ]
+}
+
+/// `assertDoesNotThrow` failed: the assertion, then the exception the code threw.
+fn does_not_throw_trace(code: &Code, class: &str, method: &str, line: u32, cause: &str) -> Vec<String> {
+    let simple = class.rsplit('.').next().unwrap_or(class);
+    let pkg = code.package;
+    // The class under test: the test's name without "Test" (and its package).
+    let tested = class.replace("Test", "");
+    let tested_simple = tested.rsplit('.').next().unwrap_or(&tested).to_string();
+    let mut out = vec![
+        format!("org.opentest4j.AssertionFailedError: Unexpected exception thrown: {cause}"),
+        "\tat org.junit.jupiter.api.AssertionFailureBuilder.build(AssertionFailureBuilder.java:152)".to_string(),
+        "\tat org.junit.jupiter.api.AssertDoesNotThrow.createAssertionFailedError(AssertDoesNotThrow.java:84)"
+            .to_string(),
+        "\tat org.junit.jupiter.api.AssertDoesNotThrow.assertDoesNotThrow(AssertDoesNotThrow.java:53)".to_string(),
+        "\tat org.junit.jupiter.api.AssertDoesNotThrow.assertDoesNotThrow(AssertDoesNotThrow.java:36)".to_string(),
+        "\tat org.junit.jupiter.api.Assertions.assertDoesNotThrow(Assertions.java:3168)".to_string(),
+        format!("\tat {pkg}.{class}.{method}({simple}.java:{line})"),
+        "\tat java.base/java.lang.reflect.Method.invoke(Method.java:580)".to_string(),
+        "\tat java.base/java.util.ArrayList.forEach(ArrayList.java:1596)".to_string(),
+        format!("Caused by: {cause}"),
+    ];
+    if cause.starts_with("java.lang.ArithmeticException") {
+        out.extend([
+            "\tat java.base/java.math.BigDecimal.commonNeedIncrement(BigDecimal.java:5310)".to_string(),
+            "\tat java.base/java.math.BigDecimal.needIncrement(BigDecimal.java:5366)".to_string(),
+            "\tat java.base/java.math.BigDecimal.divideAndRound(BigDecimal.java:5274)".to_string(),
+            "\tat java.base/java.math.BigDecimal.setScale(BigDecimal.java:3010)".to_string(),
+        ]);
+    }
+    out.extend([
+        format!("\tat {pkg}.{tested}.round({tested_simple}.java:27)"),
+        format!("\tat {pkg}.{class}.lambda${method}$0({simple}.java:{})", line + 1),
+        "\tat org.junit.jupiter.api.AssertDoesNotThrow.assertDoesNotThrow(AssertDoesNotThrow.java:49)".to_string(),
+        "\t... 6 more".to_string(),
+    ]);
+    out
 }
 
 /// Surefire/failsafe "T E S T S" section, results summary included.
@@ -571,14 +692,25 @@ fn test_run(
             }
         }
     }
-    lines.push("[INFO] ".to_string());
-    lines.push("[INFO] Results:".to_string());
-    lines.push("[INFO] ".to_string());
+    let listed: Vec<(String, &str, u32, &str)> = failing
+        .iter()
+        .map(|f| {
+            let (c, m, line, msg) = **f;
+            let simple = c.rsplit('.').next().unwrap_or(c);
+            (format!("{simple}{suffix}"), m, line, msg)
+        })
+        .collect();
+    lines.extend(results(&listed, tests));
+    lines
+}
+
+/// Surefire's "Results:" section: the failures, then the totals.
+fn results(failing: &[(String, &str, u32, &str)], tests: TestCounts) -> Vec<String> {
+    let mut lines = to_strings(&["[INFO] ", "[INFO] Results:", "[INFO] "]);
     if !failing.is_empty() {
         lines.push("[ERROR] Failures: ".to_string());
-        for (c, m, line, msg) in failing.iter().map(|f| **f) {
-            let simple = c.rsplit('.').next().unwrap_or(c);
-            lines.push(format!("[ERROR]   {simple}{suffix}.{m}:{line} {msg}"));
+        for (c, m, line, msg) in failing {
+            lines.push(format!("[ERROR]   {c}.{m}:{line} {msg}"));
         }
         lines.push("[INFO] ".to_string());
     }
@@ -758,11 +890,11 @@ fn quality_gate(ctx: &ScriptCtx, fail: Option<FailKind>) -> Vec<StepScript> {
         ],
     );
     wait.weight = 5;
-    if fail.is_none() {
-        return vec![wait];
+    if fail.is_some() {
+        // `waitForQualityGate abortPipeline: true` fails the step itself.
+        wait = wait.failed("Pipeline aborted due to quality gate failure: ERROR");
     }
-    let msg = "Pipeline aborted due to quality gate failure: ERROR";
-    vec![wait, StepScript::new("error", "Error signal", 1, vec![]).failed(msg)]
+    vec![wait]
 }
 
 fn nexus(ctx: &ScriptCtx, at: Ms) -> StepScript {
@@ -819,7 +951,26 @@ fn integration_tests(
     lines.push(format!(
         "[INFO] Target environment: https://{svc}.staging.dominion.internal"
     ));
-    lines.extend(test_run(ctx, tests, &classes, &failing, suffix));
+    match (&ctx.big, profile) {
+        (Some(big), "regression") => {
+            // The suite logs at DEBUG: its classes, their output and the
+            // failing tests are the generated region; the results follow it.
+            lines.extend(to_strings(&[
+                "[INFO] ",
+                "[INFO] -------------------------------------------------------",
+                "[INFO]  T E S T S",
+                "[INFO] -------------------------------------------------------",
+            ]));
+            lines.push(BIG_MARKER.to_string());
+            let listed: Vec<(String, &str, u32, &str)> = big
+                .failing_tests()
+                .iter()
+                .map(|f| (f.simple_class().to_string(), f.method, f.line, f.message.as_str()))
+                .collect();
+            lines.extend(results(&listed, tests));
+        }
+        _ => lines.extend(test_run(ctx, tests, &classes, &failing, suffix)),
+    }
     lines.push(format!("[INFO] --- failsafe:3.2.5:verify (default) @ {svc} ---"));
     let hard_fail = fail.is_some();
     lines.extend(maven_footer(!hard_fail, ctx.rand(profile, 25, 80), at));
@@ -1127,6 +1278,373 @@ fn backup(ctx: &ScriptCtx, at: Ms) -> StepScript {
     s
 }
 
+/// `docker build` (BuildKit, plain progress) of a multi-stage Dockerfile whose
+/// dependency step cannot reach Nexus: the `RUN` fails, BuildKit cancels the
+/// rest and prints the failing step's output and the Dockerfile excerpt.
+fn docker_build_failed(ctx: &ScriptCtx) -> StepScript {
+    let image = ctx.image();
+    let svc = &ctx.service;
+    let run = "mvn -B -q dependency:go-offline";
+    let at = format!("{}.{:03}", ctx.rand("offline-s", 4, 11), ctx.rand("offline-ms", 0, 999));
+    let maven_base = format!("sha256:{}", ids::hex(ctx.seed, &["maven:3.9.9-eclipse-temurin-21"], 64));
+    let output = [
+        format!(
+            "[ERROR] Failed to execute goal on project {svc}: Could not resolve dependencies for project com.dominion:{svc}:jar:{}: \
+             Failed to collect dependencies at com.dominion:platform-contracts:jar:2.3.0: Failed to read artifact descriptor for \
+             com.dominion:platform-contracts:jar:2.3.0: The following artifacts could not be resolved: com.dominion:platform-contracts:pom:2.3.0 \
+             (absent): Could not transfer artifact com.dominion:platform-contracts:pom:2.3.0 from/to nexus \
+             (https://nexus.dominion.internal/repository/maven-public/): status code: 401, reason phrase: Unauthorized (401) -> [Help 1]",
+            ctx.version
+        ),
+        "[ERROR] ".to_string(),
+        "[ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch.".to_string(),
+        "[ERROR] Re-run Maven using the -X switch to enable full debug logging.".to_string(),
+        "[ERROR] ".to_string(),
+        "[ERROR] For more information about the errors and possible solutions, please read the following articles:"
+            .to_string(),
+        "[ERROR] [Help 1] http://cwiki.apache.org/confluence/display/MAVEN/DependencyResolutionException".to_string(),
+    ];
+    let failed = format!("process \"/bin/sh -c {run}\" did not complete successfully: exit code: 1");
+    let mut lines = vec![
+        "#0 building with \"default\" instance using docker driver".to_string(),
+        String::new(),
+        "#1 [internal] load build definition from Dockerfile".to_string(),
+        "#1 transferring dockerfile: 1.04kB done".to_string(),
+        "#1 DONE 0.0s".to_string(),
+        String::new(),
+        "#2 [auth] library/maven:pull token for registry-1.docker.io".to_string(),
+        "#2 DONE 0.0s".to_string(),
+        String::new(),
+        "#3 [auth] library/eclipse-temurin:pull token for registry-1.docker.io".to_string(),
+        "#3 DONE 0.0s".to_string(),
+        String::new(),
+        "#4 [internal] load metadata for docker.io/library/maven:3.9.9-eclipse-temurin-21".to_string(),
+        "#4 DONE 1.1s".to_string(),
+        String::new(),
+        "#5 [internal] load metadata for docker.io/library/eclipse-temurin:21-jre-alpine".to_string(),
+        "#5 DONE 1.2s".to_string(),
+        String::new(),
+        "#6 [internal] load .dockerignore".to_string(),
+        "#6 transferring context: 2B done".to_string(),
+        "#6 DONE 0.0s".to_string(),
+        String::new(),
+        format!("#7 [builder 1/7] FROM docker.io/library/maven:3.9.9-eclipse-temurin-21@{maven_base}"),
+        "#7 CACHED".to_string(),
+        String::new(),
+        "#8 [stage-1 1/4] FROM docker.io/library/eclipse-temurin:21-jre-alpine@sha256:4e9ab608d97796571b1d5bbcd1c9f430a89a5f03fe5aa6c093888ceb6756c502".to_string(),
+        "#8 CACHED".to_string(),
+        String::new(),
+        "#9 [internal] load build context".to_string(),
+        format!("#9 transferring context: {}.{}kB 0.1s done", ctx.rand("bctx", 180, 990), ctx.rand("bctx2", 10, 99)),
+        "#9 DONE 0.1s".to_string(),
+        String::new(),
+        "#10 [builder 2/7] WORKDIR /build".to_string(),
+        "#10 CACHED".to_string(),
+        String::new(),
+        "#11 [builder 3/7] COPY pom.xml ./".to_string(),
+        "#11 DONE 0.1s".to_string(),
+        String::new(),
+        format!("#12 [builder 4/7] RUN {run}"),
+    ];
+    lines.extend(output.iter().map(|l| format!("#12 {at} {l}")));
+    lines.extend([
+        format!("#12 ERROR: {failed}"),
+        String::new(),
+        "#13 [stage-1 2/4] RUN addgroup -S app && adduser -S app -G app".to_string(),
+        "#13 CANCELED".to_string(),
+        "------".to_string(),
+        format!(" > [builder 4/7] RUN {run}:"),
+    ]);
+    lines.extend(output.iter().map(|l| format!("{at} {l}")));
+    lines.extend([
+        "------".to_string(),
+        "Dockerfile:7".to_string(),
+        "--------------------".to_string(),
+        "   5 |     WORKDIR /build".to_string(),
+        "   6 |     COPY pom.xml ./".to_string(),
+        format!("   7 | >>> RUN {run}"),
+        "   8 |     COPY src ./src".to_string(),
+        "   9 |     RUN mvn -B -q package -DskipTests".to_string(),
+        "--------------------".to_string(),
+        format!("ERROR: failed to solve: {failed}"),
+    ]);
+    StepScript::sh(
+        &format!(
+            "docker build --pull -t {image} --label org.opencontainers.image.revision={} .",
+            ctx.sha
+        ),
+        1,
+        lines,
+    )
+    .failed("script returned exit code 1")
+}
+
+/// `helm upgrade` without `--wait`, then `kubectl rollout status`, which
+/// gives up when the new pods never become ready.
+fn helm_then_rollout_timeout(ctx: &ScriptCtx, at: Ms) -> Vec<StepScript> {
+    let svc = &ctx.service;
+    let env = ctx.environment.as_deref().unwrap_or("staging");
+    let ns = namespace(svc);
+    let mut upgrade = helm(ctx, at);
+    upgrade.description = Some(format!(
+        "helm upgrade --install {svc} charts/{svc} --kube-context {env} --namespace {ns} --set image.tag={} --set image.digest={}",
+        ctx.version, ctx.digest
+    ));
+    if let Some(first) = upgrade.lines.first_mut() {
+        *first = format!("+ {}", upgrade.description.as_deref().unwrap_or_default());
+    }
+    let wait =
+        format!("Waiting for deployment \"{svc}\" rollout to finish: 1 out of 2 new replicas have been updated...");
+    let rollout = StepScript::sh(
+        &format!("kubectl --context {env} -n {ns} rollout status deployment/{svc} --timeout=600s"),
+        8,
+        vec![
+            wait.clone(),
+            wait.clone(),
+            wait,
+            format!("error: deployment \"{svc}\" exceeded its progress deadline"),
+        ],
+    )
+    .failed("script returned exit code 1");
+    vec![upgrade, rollout]
+}
+
+/// Ansible's banner: `TASK [name] ****…` to 80 columns.
+fn banner(text: &str) -> String {
+    let stars = 79usize.saturating_sub(text.chars().count()).max(3);
+    format!("{text} {}", "*".repeat(stars))
+}
+
+/// The deploy playbook (role `k8s_deploy`) run from the deploy job against
+/// the cluster's control plane; when `fail`, applying the Deployment is
+/// refused and `ansible-playbook` exits with 2.
+fn ansible_deploy(ctx: &ScriptCtx, fail: bool) -> StepScript {
+    let svc = &ctx.service;
+    let env = ctx.environment.as_deref().unwrap_or("staging");
+    let host = "k8s-master-1";
+    let image = format!("{REGISTRY}/dominion/{svc}@{}", ctx.digest);
+    let mut lines = vec![
+        String::new(),
+        banner(&format!("PLAY [Deploy {svc} {} to {env}]", ctx.version)),
+        String::new(),
+        banner("TASK [Gathering Facts]"),
+        format!("ok: [{host}]"),
+        String::new(),
+        banner("TASK [k8s_deploy : Check the requested image]"),
+        format!("ok: [{host}] => {{"),
+        format!("    \"msg\": \"{image}\""),
+        "}".to_string(),
+        String::new(),
+        banner("TASK [k8s_deploy : Render deployment manifest]"),
+        format!("changed: [{host}]"),
+        String::new(),
+        banner("TASK [k8s_deploy : Apply deployment]"),
+    ];
+    let (ok, changed, failed) = if fail {
+        lines.push(format!(
+            "fatal: [{host}]: FAILED! => {{\"changed\": false, \"error\": 422, \"msg\": \"Failed to patch object: Deployment.apps \\\"{svc}\\\" is invalid: \
+             spec.template.spec.containers[0].resources.requests: Invalid value: \\\"768Mi\\\": must be less than or equal to memory limit of 512Mi\", \
+             \"reason\": \"Unprocessable Entity\", \"status\": 422}}"
+        ));
+        (3, 1, 1)
+    } else {
+        lines.extend([
+            format!("changed: [{host}]"),
+            String::new(),
+            banner("TASK [k8s_deploy : Wait for the rollout]"),
+            format!("ok: [{host}]"),
+        ]);
+        (5, 2, 0)
+    };
+    lines.extend([
+        String::new(),
+        banner("PLAY RECAP"),
+        format!(
+            "{host:<26} : ok={ok:<4} changed={changed:<4} unreachable=0    failed={failed:<4} skipped=0    rescued=0    ignored=0   "
+        ),
+        String::new(),
+    ]);
+    let s = StepScript::sh(
+        &format!(
+            "ansible-playbook -i inventories/{env}/hosts.yml playbooks/deploy.yml -e service={svc} -e version={} -e image_digest={}",
+            ctx.version, ctx.digest
+        ),
+        1,
+        lines,
+    );
+    if fail {
+        s.failed("script returned exit code 2")
+    } else {
+        s
+    }
+}
+
+const RESET: &str = "\u{1b}[m";
+
+/// Colours a step's output as the tool prints it with colour forced:
+/// Maven 3.9 (JAnsi) for `mvn`, Ansible's for `ansible-playbook`.
+fn colourize(s: &mut StepScript) {
+    let Some(cmd) = s.description.as_deref() else {
+        return;
+    };
+    let colour: fn(&str) -> String = if cmd.starts_with("mvn ") {
+        maven_colour
+    } else if cmd.starts_with("ansible-playbook") {
+        ansible_colour
+    } else {
+        return;
+    };
+    // The first line is the shell's `+ command` echo.
+    for l in s.lines.iter_mut().skip(1) {
+        *l = colour(l);
+    }
+}
+
+fn bold(s: &str) -> String {
+    format!("\u{1b}[1m{s}{RESET}")
+}
+
+fn sgr(code: &str, s: &str) -> String {
+    format!("\u{1b}[{code}m{s}{RESET}")
+}
+
+/// `pkg.Class` with the simple class name in bold, as surefire prints it.
+fn class_bold(fqcn: &str) -> String {
+    match fqcn.rsplit_once('.') {
+        Some((pkg, class)) => format!("{pkg}.{}", bold(class)),
+        None => bold(fqcn),
+    }
+}
+
+/// One Maven line in Maven 3.9's colours (levels, mojo headers, verdicts,
+/// surefire's counts); lines without a level tag stay as they are.
+pub(crate) fn maven_colour(line: &str) -> String {
+    let (level, code, rest) = if let Some(r) = line.strip_prefix("[INFO]") {
+        ("INFO", "1;34", r)
+    } else if let Some(r) = line.strip_prefix("[WARNING]") {
+        ("WARNING", "1;33", r)
+    } else if let Some(r) = line.strip_prefix("[ERROR]") {
+        ("ERROR", "1;31", r)
+    } else {
+        return line.to_string();
+    };
+    let tag = format!("[{}]", sgr(code, level));
+    let Some(body) = rest.strip_prefix(' ') else {
+        return format!("{tag}{rest}");
+    };
+    let coloured = if body == "BUILD SUCCESS" {
+        sgr("1;32", body)
+    } else if body == "BUILD FAILURE" {
+        sgr("1;31", body)
+    } else if body.starts_with("---") && body.ends_with("---") && body.contains(" @ ") {
+        // `--- surefire:3.2.5:test (default-test) @ svc ---`
+        let inner = body.trim_start_matches("--- ").trim_end_matches(" ---");
+        match (inner.split_once(" ("), inner.split_once(") @ ")) {
+            (Some((goal, _)), Some((left, project))) => {
+                let id = left.split_once(" (").map_or("", |(_, id)| id);
+                format!(
+                    "\u{1b}[1m--- \u{1b}[0;32m{goal}{RESET} {} @ \u{1b}[36m{project}\u{1b}[0;1m ---{RESET}",
+                    bold(&format!("({id})"))
+                )
+            }
+            _ => bold(body),
+        }
+    } else if body.starts_with("---") || body.starts_with(" T E S T S") || body.starts_with("Building ") {
+        bold(body)
+    } else if let Some(class) = body.strip_prefix("Running ") {
+        format!("Running {}", class_bold(class))
+    } else if let Some(counts) = body.strip_prefix("Tests run: ") {
+        tests_run_colour(level, counts)
+    } else if let Some(goal) = body.strip_prefix("Failed to execute goal ") {
+        match (goal.split_once(" ("), goal.split_once(") on project ")) {
+            (Some((plugin, _)), Some((left, tail))) => {
+                let id = left.split_once(" (").map_or("", |(_, id)| id);
+                let (project, msg) = tail.split_once(": ").unwrap_or((tail, ""));
+                format!(
+                    "Failed to execute goal {} {} on project {}: {}",
+                    sgr("32", plugin),
+                    bold(&format!("({id})")),
+                    sgr("36", project),
+                    sgr("1;31", msg)
+                )
+            }
+            _ => body.to_string(),
+        }
+    } else if body == "Failures: " {
+        sgr("1;31", body)
+    } else if let Some(failure) = body.strip_prefix("  ").filter(|_| level == "ERROR") {
+        match failure.split_once(' ') {
+            Some((name, msg)) => format!("  {} {msg}", sgr("1;31", name)),
+            None => format!("  {}", sgr("1;31", failure)),
+        }
+    } else if let Some(head) = body.strip_suffix(" <<< FAILURE!") {
+        format!("{head}{}", sgr("1;31", " <<< FAILURE!"))
+    } else if body.ends_with("-> [Help 1]") {
+        format!("{}{}", body.trim_end_matches("[Help 1]"), bold("[Help 1]"))
+    } else {
+        body.to_string()
+    };
+    format!("{tag} {coloured}")
+}
+
+/// Surefire's counts: green when all passed, red on failures, yellow when skipped.
+fn tests_run_colour(level: &str, counts: &str) -> String {
+    let (counts, class) = match counts.split_once(" -- in ") {
+        Some((c, class)) => (c, Some(class)),
+        None => (counts, None),
+    };
+    let Some(class) = class else {
+        // The summary line: all of it in the level's colour.
+        let code = match level {
+            "ERROR" => "1;31",
+            "WARNING" => "1;33",
+            _ => "1;32",
+        };
+        return sgr(code, &format!("Tests run: {counts}"));
+    };
+    let (counts, failure) = match counts.strip_suffix(" <<< FAILURE!") {
+        Some(c) => (c, true),
+        None => (counts, false),
+    };
+    let mut parts: Vec<String> = counts.split(", ").map(str::to_string).collect();
+    if let Some(first) = parts.first_mut() {
+        *first = sgr(if failure { "1;31" } else { "1;32" }, &format!("Tests run: {first}"));
+    }
+    for p in parts.iter_mut().skip(1) {
+        let nonzero = p.split(": ").nth(1).is_some_and(|n| n != "0");
+        if nonzero && (p.starts_with("Failures") || p.starts_with("Errors")) {
+            *p = sgr("1;31", p);
+        } else if nonzero && p.starts_with("Skipped") {
+            *p = sgr("1;33", p);
+        }
+    }
+    let mut out = parts.join(", ");
+    if failure {
+        out.push_str(&sgr("1;31", " <<< FAILURE!"));
+    }
+    format!("{out} -- in {}", class_bold(class))
+}
+
+/// Ansible's colours with `ANSIBLE_FORCE_COLOR`: ok green, changed yellow,
+/// failures red; the recap colours each host by its worst count.
+fn ansible_colour(line: &str) -> String {
+    let c = |code: &str| format!("\u{1b}[{code}m{line}\u{1b}[0m");
+    if line.starts_with("ok: ") || line.starts_with("    \"msg\"") || line == "}" {
+        c("0;32")
+    } else if line.starts_with("changed: ") {
+        c("0;33")
+    } else if line.starts_with("fatal: ") || line.starts_with("failed: ") {
+        c("0;31")
+    } else if let Some((host, counts)) = line.split_once(" : ok=") {
+        let code = if counts.contains("failed=0") { "0;33" } else { "0;31" };
+        let host_end = host.trim_end();
+        let pad = &host[host_end.len()..];
+        format!("\u{1b}[{code}m{host_end}\u{1b}[0m{pad} : ok={counts}")
+    } else {
+        line.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1144,6 +1662,9 @@ mod tests {
             environment: None,
             agent: "agent-linux-02".into(),
             seed: 7,
+            ansi: false,
+            notes: false,
+            big: None,
         }
     }
 
@@ -1176,6 +1697,143 @@ mod tests {
             .filter_map(|l| l.split("Tests run: ").nth(1)?.split(',').next()?.parse::<u32>().ok())
             .sum();
         assert_eq!(sum, 412);
+    }
+
+    fn failing(name: &str, kind: FailKind) -> PlannedStage {
+        PlannedStage {
+            name: name.into(),
+            duration: 30_000,
+            outcome: Outcome::Fail(kind),
+            tests: None,
+        }
+    }
+
+    fn text_of(steps: &[StepScript]) -> String {
+        steps
+            .iter()
+            .flat_map(|s| s.lines.iter())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn docker_build_fails_like_buildkit() {
+        let steps = stage_script(&ctx("payments-api"), &failing("Docker build", FailKind::DockerBuild), 0);
+        assert_eq!(steps.len(), 1);
+        let text = text_of(&steps);
+        let run = "RUN mvn -B -q dependency:go-offline";
+        assert!(text.contains(&format!("\n#12 [builder 4/7] {run}\n#12 ")));
+        assert!(text.contains(
+            "\n#12 ERROR: process \"/bin/sh -c mvn -B -q dependency:go-offline\" did not complete successfully: exit code: 1\n"
+        ));
+        assert!(text.contains(&format!("\n------\n > [builder 4/7] {run}:\n")));
+        assert!(text.ends_with(
+            "\nERROR: failed to solve: process \"/bin/sh -c mvn -B -q dependency:go-offline\" did not complete successfully: exit code: 1"
+        ));
+        assert_eq!(steps[0].end_status, NodeStatus::Failed);
+        assert_eq!(
+            steps[0].error.as_ref().map(|e| e.message.as_str()),
+            Some("script returned exit code 1")
+        );
+    }
+
+    #[test]
+    fn ansible_deploy_fails_with_a_fatal_task_and_exit_code_2() {
+        let mut c = ctx("notification-worker");
+        c.environment = Some("staging".into());
+        let steps = stage_script(&c, &failing("Ansible deploy", FailKind::Ansible), 0);
+        let text = text_of(&steps);
+        assert!(text.contains("\nTASK [k8s_deploy : Apply deployment] ***"));
+        assert!(text.contains("\nfatal: [k8s-master-1]: FAILED! => {\"changed\": false, \"error\": 422, \"msg\": \"Failed to patch object: "));
+        assert!(
+            text.contains("\nk8s-master-1               : ok=3    changed=1    unreachable=0    failed=1    skipped=0")
+        );
+        assert_eq!(
+            steps[0].error.as_ref().map(|e| e.message.as_str()),
+            Some("script returned exit code 2")
+        );
+        // Every banner is 80 columns.
+        assert!(
+            text.lines()
+                .filter(|l| l.ends_with("***"))
+                .all(|l| l.chars().count() == 80)
+        );
+        let ok = stage_script(
+            &c,
+            &PlannedStage {
+                outcome: Outcome::Success,
+                ..failing("Ansible deploy", FailKind::Ansible)
+            },
+            0,
+        );
+        assert!(text_of(&ok).contains(" failed=0 "));
+        assert_eq!(ok[0].end_status, NodeStatus::Success);
+    }
+
+    #[test]
+    fn a_rollout_past_its_deadline_fails_the_helm_stage() {
+        let steps = stage_script(&ctx("catalog-service"), &failing("Helm upgrade", FailKind::Rollout), 0);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].end_status, NodeStatus::Success);
+        assert!(!steps[0].lines[0].contains("--wait"));
+        let last = steps[1].lines.last().unwrap();
+        assert_eq!(
+            last,
+            "error: deployment \"catalog-service\" exceeded its progress deadline"
+        );
+        assert_eq!(steps[1].end_status, NodeStatus::Failed);
+    }
+
+    #[test]
+    fn maven_in_colour_keeps_its_words() {
+        let strip = |s: &str| {
+            let mut out = String::new();
+            let mut rest = s;
+            while let Some(i) = rest.find('\u{1b}') {
+                out.push_str(&rest[..i]);
+                let end = rest[i..].find('m').unwrap();
+                rest = &rest[i + end + 1..];
+            }
+            out + rest
+        };
+        for line in [
+            "[INFO] --- surefire:3.2.5:test (default-test) @ ledger-service ---",
+            "[ERROR] Tests run: 59, Failures: 1, Errors: 0, Skipped: 3, Time elapsed: 2.455 s <<< FAILURE! -- in com.dominion.ledger.posting.JournalPostingServiceTest",
+            "[INFO] Tests run: 74, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: 0.436 s -- in com.dominion.ledger.account.AccountRepositoryTest",
+            "[ERROR] Tests run: 412, Failures: 2, Errors: 0, Skipped: 3",
+            "[INFO] BUILD FAILURE",
+            "[INFO]   from pom.xml",
+            "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-surefire-plugin:3.2.5:test (default-test) on project ledger-service: There are test failures.",
+            "[ERROR]   CurrencyRoundingTest.roundsHalfEvenForJpy:41 Unexpected exception thrown: java.lang.ArithmeticException: Rounding necessary",
+            "\tat java.base/java.lang.reflect.Method.invoke(Method.java:580)",
+        ] {
+            let c = maven_colour(line);
+            assert_eq!(strip(&c), line);
+            assert_eq!(c.contains('\u{1b}'), line.starts_with('['), "{c:?}");
+        }
+        assert_eq!(
+            maven_colour("[INFO] BUILD FAILURE"),
+            "[\u{1b}[1;34mINFO\u{1b}[m] \u{1b}[1;31mBUILD FAILURE\u{1b}[m"
+        );
+        assert_eq!(
+            maven_colour("[INFO]   from pom.xml"),
+            "[\u{1b}[1;34mINFO\u{1b}[m]   from pom.xml"
+        );
+    }
+
+    #[test]
+    fn console_notes_hide_before_pipeline_lines() {
+        let mut c = ctx("ledger-service");
+        assert_eq!(pipeline_line(&c, "sh", 1), "[Pipeline] sh\n");
+        c.notes = true;
+        let l = pipeline_line(&c, "sh", 1);
+        assert!(l.starts_with("\u{1b}[8mha:////4"), "{l}");
+        assert!(l.ends_with("\u{1b}[0m[Pipeline] sh\n"), "{l}");
+        assert_eq!(l, pipeline_line(&c, "sh", 1));
+        assert_ne!(l, pipeline_line(&c, "sh", 2));
+        let b64 = &l[l.find("ha:").unwrap() + 3..l.find("\u{1b}[0m").unwrap()];
+        assert!(b64.contains("H4sIAAAAAAAA"), "a gzip header: {b64}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::forge::{self, ReviewState};
 use super::images;
-use super::jenkins::{Build, BuildResult, NodeStatus};
+use super::jenkins::{Build, BuildResult, FailKind, NodeStatus, Outcome};
 use super::loadtest;
 use super::story::{FOLDER, World};
 
@@ -160,6 +160,25 @@ pub struct ImageHostingFact {
     pub promotion: String,
 }
 
+/// A failed build and what its console shows at the failure, so tests and
+/// the demo can find each kind of failing console without knowing numbers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FailedConsoleFact {
+    /// `unit-tests`, `quality-gate`, `image-scan`, `docker-build`,
+    /// `ansible` or `kubectl`.
+    pub kind: String,
+    pub job: String,
+    pub build_number: u32,
+    /// The failed stage.
+    pub stage: String,
+    /// The failed stage's flow node id (its node log is `execution/node/ID/wfapi/log`).
+    pub stage_node_id: u32,
+    /// The console carries ANSI colours (AnsiColor plugin).
+    pub ansi: bool,
+    /// The console carries hidden console notes (`ESC[8mha:…ESC[0m`).
+    pub console_notes: bool,
+}
+
 /// Everything at once; see each part.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct StoryFacts {
@@ -187,6 +206,8 @@ pub struct StoryFacts {
     pub image_envs: Vec<ImageEnvFact>,
     /// Each service's registry, repository, base and scanning.
     pub image_hosting: Vec<ImageHostingFact>,
+    /// Every failed build at start, with the kind of failure its console shows.
+    pub failed_consoles: Vec<FailedConsoleFact>,
 }
 
 pub(crate) fn stage_ok(b: &Build, stage: &str) -> bool {
@@ -301,8 +322,47 @@ impl StoryFacts {
         f.green_ecr_candidate = img.green_ecr;
         f.image_envs = img.envs;
         f.image_hosting = img.hosting;
+        f.failed_consoles = failed_consoles(w);
         f
     }
+}
+
+fn failed_consoles(w: &World) -> Vec<FailedConsoleFact> {
+    let mut out = Vec::new();
+    for job in w.jobs.values() {
+        for b in job.builds.iter().filter(|b| b.result == Some(BuildResult::Failure)) {
+            let Some(stage) = b.stages.iter().find(|s| s.status == NodeStatus::Failed) else {
+                continue;
+            };
+            let kind = b
+                .plan
+                .iter()
+                .find(|p| p.name == stage.name)
+                .and_then(|p| match p.outcome {
+                    Outcome::Fail(k) => Some(k),
+                    _ => None,
+                });
+            let kind = match kind {
+                Some(FailKind::UnitTests) => "unit-tests",
+                Some(FailKind::QualityGate) => "quality-gate",
+                Some(FailKind::ImageScan) => "image-scan",
+                Some(FailKind::DockerBuild) => "docker-build",
+                Some(FailKind::Ansible) => "ansible",
+                Some(FailKind::Rollout) => "kubectl",
+                Some(FailKind::Script) | None => "script",
+            };
+            out.push(FailedConsoleFact {
+                kind: kind.into(),
+                job: job.full_name.clone(),
+                build_number: b.number,
+                stage: stage.name.clone(),
+                stage_node_id: stage.id,
+                ansi: b.ctx.ansi,
+                console_notes: b.ctx.notes,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -371,6 +431,24 @@ mod tests {
                 .find(|e| e.service == "notification-worker")
                 .unwrap();
             assert_eq!((nw.staging.as_str(), nw.production.as_str()), ("1.9.178", "1.9.177"));
+
+            let failed: Vec<(&str, &str, u32)> = f
+                .failed_consoles
+                .iter()
+                .map(|c| (c.kind.as_str(), c.job.as_str(), c.build_number))
+                .collect();
+            for want in [
+                ("unit-tests", "dominion/ledger-service", 78),
+                ("unit-tests", "dominion/ledger-service", 80),
+                ("unit-tests", "dominion/ledger-service", 81),
+                ("quality-gate", "dominion/checkout-web-pr/PR-41", 2),
+                ("docker-build", "dominion/payments-api", 101),
+                ("docker-build", "dominion/catalog-service", 135),
+                ("ansible", "dominion/notification-worker-deploy", 176),
+                ("kubectl", "dominion/catalog-service-deploy", 206),
+            ] {
+                assert!(failed.contains(&want), "{want:?} in {failed:?}");
+            }
         }
     }
 

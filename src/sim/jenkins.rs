@@ -225,6 +225,12 @@ pub(crate) enum FailKind {
     QualityGate,
     ImageScan,
     Script,
+    /// A `RUN` step of the Dockerfile fails (BuildKit's `ERROR: failed to solve`).
+    DockerBuild,
+    /// A task of the deploy playbook fails (`fatal: [host]: FAILED!`, exit code 2).
+    Ansible,
+    /// `kubectl rollout status` gives up (`exceeded its progress deadline`).
+    Rollout,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,6 +264,9 @@ pub(crate) struct Step {
     pub paused_since: Option<Ms>,
     pub error: Option<NodeError>,
     pub log: String,
+    /// Where the generated region of the big console goes: offsets in the
+    /// build's console and in this step's log.
+    pub big_at: Option<(usize, usize)>,
     /// Status the script gives the step when it ends normally.
     end_status: NodeStatus,
     end_error: Option<NodeError>,
@@ -440,6 +449,17 @@ impl Build {
         self.stages.iter().find_map(|st| st.node(id).map(|step| (st, step)))
     }
 
+    /// Where the big console's generated region is spliced in (console
+    /// offset, step log offset), once its step printed it.
+    pub(crate) fn big_at(&self) -> Option<(usize, usize)> {
+        self.stages.iter().flat_map(|s| s.steps.iter()).find_map(|s| s.big_at)
+    }
+
+    /// A `[Pipeline] …` line, with the hidden console note some builds carry.
+    fn pipeline(&self, text: &str) -> String {
+        console::pipeline_line(&self.ctx, text, self.console.len())
+    }
+
     /// Moves the build forward to `t`: reveals console lines, ends stages and
     /// starts the next ones, and stops at an input or at the end.
     pub(crate) fn advance(&mut self, t: Ms) -> Vec<Effect> {
@@ -542,7 +562,8 @@ impl Build {
             stage.end = Some(t);
         }
         if !self.freestyle {
-            self.console.push_str("[Pipeline] }\n[Pipeline] // stage\n");
+            let lines = self.pipeline("}") + &self.pipeline("// stage");
+            self.console.push_str(&lines);
         }
     }
 
@@ -565,6 +586,7 @@ impl Build {
                 paused_since: None,
                 error: None,
                 log: String::new(),
+                big_at: None,
                 end_status: s.end_status,
                 end_error: s.error.clone(),
             });
@@ -573,10 +595,10 @@ impl Build {
         // Jenkins allocates a few bookkeeping nodes per stage; keep ids sparse.
         self.next_node_id += 2;
         let is_input = planned.outcome == Outcome::Input;
-        let events = schedule(&scripts, at, planned.duration, is_input, self.freestyle);
+        let events = schedule(&self.ctx, &scripts, at, planned.duration, is_input, self.freestyle);
         if !self.freestyle {
-            self.console
-                .push_str(&format!("[Pipeline] stage\n[Pipeline] {{ ({})\n", planned.name));
+            let lines = self.pipeline("stage") + &self.pipeline(&format!("{{ ({})", planned.name));
+            self.console.push_str(&lines);
         }
         let mut stage = Stage {
             id,
@@ -663,7 +685,8 @@ impl Build {
             }
         };
         if !self.freestyle {
-            self.console.push_str("[Pipeline] }\n[Pipeline] // stage\n");
+            let lines = self.pipeline("}") + &self.pipeline("// stage");
+            self.console.push_str(&lines);
         }
         let next = self.stages.len();
         let remaining: Vec<String> = self.plan[next.min(self.plan.len())..]
@@ -702,17 +725,20 @@ impl Build {
             return;
         }
         for name in stages {
-            self.console.push_str(&format!(
-                "[Pipeline] stage\n[Pipeline] {{ ({name})\nStage \"{name}\" skipped due to {why}\n[Pipeline] }}\n[Pipeline] // stage\n"
-            ));
+            let mut block = self.pipeline("stage");
+            block += &self.pipeline(&format!("{{ ({name})"));
+            block += &format!("Stage \"{name}\" skipped due to {why}\n");
+            block += &self.pipeline("}");
+            block += &self.pipeline("// stage");
+            self.console.push_str(&block);
         }
     }
 
     /// Ends the run: pipeline epilogue, the error if any, and `Finished:`.
     fn close(&mut self, t: Ms, result: BuildResult, error: Option<String>) {
         if !self.freestyle {
-            self.console
-                .push_str("[Pipeline] }\n[Pipeline] // node\n[Pipeline] End of Pipeline\n");
+            let lines = self.pipeline("}") + &self.pipeline("// node") + &self.pipeline("End of Pipeline");
+            self.console.push_str(&lines);
         }
         if let Some(msg) = error {
             self.console.push_str(&format!("ERROR: {msg}\n"));
@@ -752,7 +778,14 @@ fn end_pause(stage: &mut Stage, t: Ms) {
 
 /// Spreads a stage's steps over its duration by weight, and each step's
 /// lines evenly over the step, so the console grows while the stage runs.
-fn schedule(scripts: &[StepScript], at: Ms, duration: Ms, input: bool, freestyle: bool) -> VecDeque<Event> {
+fn schedule(
+    ctx: &console::ScriptCtx,
+    scripts: &[StepScript],
+    at: Ms,
+    duration: Ms,
+    input: bool,
+    freestyle: bool,
+) -> VecDeque<Event> {
     let mut events = VecDeque::new();
     let total: u64 = scripts.iter().map(|s| u64::from(s.weight.max(1))).sum::<u64>().max(1);
     let duration = duration.max(0);
@@ -764,9 +797,11 @@ fn schedule(scripts: &[StepScript], at: Ms, duration: Ms, input: bool, freestyle
             (duration as i128 * i128::from(s.weight.max(1)) / i128::from(total)) as Ms
         };
         if !freestyle {
+            let mut line = console::pipeline_line(ctx, s.marker, i + at as usize);
+            line.pop();
             events.push_back(Event {
                 at: cursor,
-                kind: EventKind::Console(format!("[Pipeline] {}", s.marker)),
+                kind: EventKind::Console(line),
             });
         }
         events.push_back(Event {
@@ -808,6 +843,12 @@ fn reveal(console: &mut String, stage: &mut Stage, t: Ms) {
                 if let Some(step) = stage.steps.get_mut(i) {
                     step.started = true;
                     step.start = ev.at;
+                }
+            }
+            EventKind::StepLine(i, line) if line == console::BIG_MARKER => {
+                // The generated region is not text of the build: note where it goes.
+                if let Some(step) = stage.steps.get_mut(i) {
+                    step.big_at = Some((console.len(), step.log.len()));
                 }
             }
             EventKind::StepLine(i, line) => {
@@ -962,6 +1003,9 @@ mod tests {
             environment: None,
             agent: "agent-linux-01".into(),
             seed: 1,
+            ansi: false,
+            notes: false,
+            big: None,
         }
     }
 

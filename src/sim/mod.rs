@@ -24,6 +24,8 @@
 //!   `POST /__sim/registry?fail_next_puts=N` fails the next N manifest PUTs and N ECR
 //!   PutImage calls with 500; `DELETE /__sim/registry` zeroes the counters
 //! - `GET /__sim/awx` the simulated AWX's facts ([`AwxFacts`]) and the launches it received
+//! - `GET /__sim/big-console` where the big console is and its error lines ([`BigConsoleFact`]);
+//!   404 when [`SimOptions::big_console_bytes`] is 0
 //!
 //! The Jenkins estate: folder `dominion` with a pipeline and a parameterised
 //! deploy job per service, a multibranch project `dominion/checkout-web-pr`
@@ -124,6 +126,36 @@
 //!     scan, not yet in staging. → `facts.green_candidate`,
 //!     `facts.green_ecr_candidate`; the env tags at start → `facts.image_envs`.
 //!
+//! 11. Failing consoles of every kind, listed with their job, build and
+//!     failed stage in `facts.failed_consoles` [seed 7]: Maven unit tests
+//!     (`ledger-service` #78, #80, #81: surefire's `<<< FAILURE!`, an
+//!     `AssertionFailedError` and an `assertDoesNotThrow` failure with its
+//!     `Caused by:`, `BUILD FAILURE`), a Sonar gate (`checkout-web-pr/PR-41`
+//!     #2: `waitForQualityGate`, `Pipeline aborted due to quality gate
+//!     failure: ERROR`), a BuildKit `RUN` failure in "Docker build"
+//!     (`payments-api` #101, `catalog-service` #135: `#12 ERROR: process
+//!     "/bin/sh -c mvn -B -q dependency:go-offline" did not complete
+//!     successfully`, `ERROR: failed to solve`), an Ansible `fatal:` task in
+//!     a deploy job (`notification-worker-deploy` #176, started by hand:
+//!     `TASK [k8s_deploy : Apply deployment]`, `PLAY RECAP … failed=1`, exit
+//!     code 2) and `kubectl rollout status` past its deadline
+//!     (`catalog-service-deploy` #206). notification-worker's deploy job runs
+//!     the `k8s_deploy` role ("Ansible deploy") where the others run Helm.
+//!     ledger-service's and notification-worker-deploy's Jenkinsfiles use
+//!     `ansiColor`: Maven and Ansible print SGR colours (the node logs carry
+//!     the plugin's HTML instead). The raw consoles of ledger-service,
+//!     fraud-scoring and catalog-service-deploy carry Jenkins' hidden console
+//!     notes (`ESC[8mha:////4…ESC[0m`) before each `[Pipeline]` line.
+//! 12. `fraud-scoring`'s newest build [#75] logs its "Regression tests" at
+//!     DEBUG: its console has a generated region of
+//!     [`SimOptions::big_console_bytes`] (201 MiB by default,
+//!     `FLIGHTDECK_SIM_BIG_CONSOLE_MB` overrides it), made block by block as
+//!     it is served, never held in memory. Every endpoint serves the same
+//!     bytes: `consoleText`, `logText/progressiveText` from any `start`,
+//!     the step's and the stage's `execution/node/ID/log` and `wfapi/log`
+//!     (the last 10 KiB, `hasMore`). Its error lines (offsets and line
+//!     numbers) → [`SimControl::big_console`].
+//!
 //! Also: checkout-web's open pull request #41 is built by the Jenkins job
 //! `dominion/checkout-web-pr/PR-41` (status context
 //! `continuous-integration/jenkins/pr-merge`, Sonar `pullRequest=41`, gate
@@ -143,6 +175,7 @@
 
 mod api;
 mod awx;
+mod bigconsole;
 mod console;
 mod crumb;
 mod dates;
@@ -158,6 +191,7 @@ mod images;
 mod jenkins;
 mod kube;
 mod loadtest;
+mod logtext;
 mod nexus;
 mod registry;
 mod render;
@@ -179,9 +213,10 @@ pub use self::kube::{
     PromotionTargetFact, STAGING_NAMESPACE, fetch_exec_credential,
 };
 pub use awx::{AwxFacts, AwxJobFact, AwxLaunch};
+pub use bigconsole::{BigConsoleFact, BigLineFact};
 pub use facts::{
-    BaseImageFact, ChangesRequestedFact, CoverageFact, DirectPushFact, FailingHookFact, GreenCandidateFact,
-    HighFindingFact, ImageEnvFact, ImageHostingFact, LoadTestFact, MissingArtifactFact, StoryFacts,
+    BaseImageFact, ChangesRequestedFact, CoverageFact, DirectPushFact, FailedConsoleFact, FailingHookFact,
+    GreenCandidateFact, HighFindingFact, ImageEnvFact, ImageHostingFact, LoadTestFact, MissingArtifactFact, StoryFacts,
 };
 pub use faults::Fault;
 pub use github::GithubStats;
@@ -222,6 +257,11 @@ pub struct SimOptions {
     /// Adds this many steady Deployments `bulk-000`, … of ten pods each to
     /// both clusters.
     pub kube_extra_deployments: usize,
+    /// Size of the generated region of the big console (fraud-scoring's
+    /// newest build, see [`SimControl::big_console`]), rounded up to whole
+    /// 64 KiB blocks; 0 leaves that console ordinary. The default is 201 MiB,
+    /// or `FLIGHTDECK_SIM_BIG_CONSOLE_MB` (MiB) when set.
+    pub big_console_bytes: u64,
 }
 
 impl Default for SimOptions {
@@ -239,6 +279,7 @@ impl Default for SimOptions {
             kube_token_lifetime: Duration::from_secs(15 * 60),
             kube_bookmark_interval: Duration::from_secs(60),
             kube_extra_deployments: 0,
+            big_console_bytes: bigconsole::bytes_from_env(),
         }
     }
 }
@@ -351,7 +392,8 @@ impl Estate {
         let url = format!("http://{}", listener.local_addr()?);
         tracing::info!("simulated Jenkins listening on {url}");
         let now = chrono::Utc::now().timestamp_millis();
-        let mut world = World::new(opts.seed, url.clone(), opts.require_crumb, now);
+        let mut world =
+            World::with_big_console(opts.seed, url.clone(), opts.require_crumb, now, opts.big_console_bytes);
         world.forge.add_bulk(opts.github_extra_repos);
         let mut image_state = images::ImageState::new(&world);
         let kube_listeners = kube::bind().await?;
@@ -648,6 +690,24 @@ impl SimControl {
     /// which anomaly), fixed at start.
     pub fn story_facts(&self) -> StoryFacts {
         lock(&self.shared.world).facts.clone()
+    }
+
+    /// The big console (fraud-scoring's newest build, its "Regression tests"
+    /// at DEBUG): where it is, its length, and the offsets and line numbers of
+    /// its error lines. None when [`SimOptions::big_console_bytes`] is 0.
+    /// The first call counts the generated region's lines (a fraction of a
+    /// second for 1 GiB in a release build).
+    pub fn big_console(&self) -> Option<BigConsoleFact> {
+        bigconsole::fact(&lock(&self.shared.world))
+    }
+
+    /// Bytes `start..end` of a build's console exactly as `consoleText`
+    /// serves it (the generated region included), without HTTP; None if
+    /// there is no such build.
+    pub fn console_bytes(&self, job: &str, number: u32, start: u64, end: u64) -> Option<Vec<u8>> {
+        let world = lock(&self.shared.world);
+        let b = world.jobs.get(job)?.build(number)?;
+        Some(logtext::console_of(b).read(start, end))
     }
 }
 

@@ -844,33 +844,81 @@ fn html_escape(s: &str) -> String {
     out
 }
 
-/// Plain text log of a node: a step's own output, or for a stage the output
-/// of all its steps.
-pub(crate) fn node_text(b: &Build, id: u32) -> Option<String> {
-    if let Some(stage) = b.stage_by_node(id) {
-        return Some(stage.steps.iter().map(|s| s.log.as_str()).collect());
+/// The AnsiColor plugin's HTML for a log: SGR sequences become `<b>` and
+/// `<span style="color: …;">` (its xterm colours) until the next reset;
+/// other escape sequences are dropped.
+fn ansi_to_html(s: &str) -> String {
+    const XTERM: [&str; 8] = [
+        "#000000", "#CD0000", "#00CD00", "#CDCD00", "#1E90FF", "#CD00CD", "#00CDCD", "#E5E5E5",
+    ];
+    let mut out = String::with_capacity(s.len());
+    let mut open: Vec<&str> = Vec::new();
+    let close_all = |out: &mut String, open: &mut Vec<&str>| {
+        while let Some(tag) = open.pop() {
+            out.push_str(tag);
+        }
+    };
+    let mut rest = s;
+    while let Some(i) = rest.find('\u{1b}') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        let Some(csi) = rest.strip_prefix('[') else {
+            continue;
+        };
+        let Some(end) = csi.find(|c: char| ('@'..='~').contains(&c)) else {
+            rest = "";
+            break;
+        };
+        let (params, last) = (&csi[..end], &csi[end..=end]);
+        rest = &csi[end + 1..];
+        if last != "m" {
+            continue;
+        }
+        for p in params.split(';') {
+            match p.parse::<u8>().unwrap_or(0) {
+                0 => close_all(&mut out, &mut open),
+                1 => {
+                    out.push_str("<b>");
+                    open.push("</b>");
+                }
+                c @ 30..=37 => {
+                    out.push_str(&format!("<span style=\"color: {};\">", XTERM[usize::from(c - 30)]));
+                    open.push("</span>");
+                }
+                _ => {}
+            }
+        }
     }
-    b.step_by_node(id).map(|(_, s)| s.log.clone())
+    out.push_str(rest);
+    close_all(&mut out, &mut open);
+    out
 }
 
-/// `GET /job/X/N/execution/node/ID/wfapi/log`: the last 10 KiB, as HTML.
+/// `GET /job/X/N/execution/node/ID/wfapi/log`: the last 10 KiB, as HTML
+/// (with the AnsiColor plugin's markup for coloured output).
 pub(crate) fn node_log(job: &Job, b: &Build, id: u32) -> Option<Value> {
-    let text = node_text(b, id)?;
+    let text = super::logtext::node_of(b, id)?;
     let status = b
         .stage_by_node(id)
         .map(|s| s.status)
         .or_else(|| b.step_by_node(id).map(|(_, s)| s.status))?;
-    let has_more = text.len() > NODE_LOG_MAX;
-    let mut cut = text.len().saturating_sub(NODE_LOG_MAX);
-    while !text.is_char_boundary(cut) {
-        cut += 1;
-    }
+    let len = text.len();
+    let has_more = len > NODE_LOG_MAX as u64;
+    let start = len.saturating_sub(NODE_LOG_MAX as u64);
+    let bytes = text.read(start, len);
+    // Start on a character, not inside one.
+    let skip = if start > 0 {
+        bytes.iter().take(3).take_while(|c| (**c & 0xC0) == 0x80).count()
+    } else {
+        0
+    };
+    let tail = String::from_utf8_lossy(&bytes[skip..]);
     Some(json!({
         "nodeId": id.to_string(),
         "nodeStatus": status.as_str(),
-        "length": text.len(),
+        "length": len,
         "hasMore": has_more,
-        "text": html_escape(&text[cut..]),
+        "text": ansi_to_html(&html_escape(&tail)),
         "consoleUrl": format!("{}execution/node/{id}/log", build_path(&job.full_name, b.number)),
     }))
 }
@@ -958,5 +1006,19 @@ mod tests {
     #[test]
     fn html_is_escaped() {
         assert_eq!(html_escape("<a & 'b'>"), "&lt;a &amp; &#39;b&#39;&gt;");
+    }
+
+    #[test]
+    fn ansi_becomes_the_plugins_markup() {
+        let line = "[\u{1b}[1;31mERROR\u{1b}[m] \u{1b}[1;31mTests run: 3\u{1b}[m, done\u{1b}[2K";
+        assert_eq!(
+            ansi_to_html(line),
+            "[<b><span style=\"color: #CD0000;\">ERROR</span></b>] \
+             <b><span style=\"color: #CD0000;\">Tests run: 3</span></b>, done"
+        );
+        assert_eq!(
+            ansi_to_html("\u{1b}[36mopen"),
+            "<span style=\"color: #00CDCD;\">open</span>"
+        );
     }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::SimOptions;
 use super::jenkins::{Build, Job, JobKind};
+use super::logtext::{self, LogStream, LogText};
 use super::render;
 use super::server::Req;
 use super::story::{TriggerError, World};
@@ -26,6 +27,8 @@ pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, String)>,
     pub body: Bytes,
+    /// A body rendered while it is sent (the big console); replaces `body`.
+    pub stream: Option<LogStream>,
 }
 
 impl Reply {
@@ -34,7 +37,24 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Bytes::new(),
+            stream: None,
         }
+    }
+
+    /// A log from byte `start`: one body when small, a stream when it has a
+    /// generated region.
+    fn log(mut self, text: LogText, start: u64, html: bool) -> Reply {
+        if text.is_generated() {
+            self.stream = Some(text.stream(start, html));
+        } else {
+            let bytes = text.read(start, text.len());
+            self.body = if html {
+                logtext::escape_html_bytes(&bytes)
+            } else {
+                Bytes::from(bytes)
+            };
+        }
+        self
     }
 
     pub(crate) fn header(mut self, name: HeaderName, value: impl Into<String>) -> Reply {
@@ -353,8 +373,10 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
                     render::node_log(job, b, id).map_or_else(not_found, |v| Reply::json(StatusCode::OK, &v))
                 }),
                 ["log"] => get_only(req, || {
-                    render::node_text(b, id).map_or_else(not_found, |t| {
-                        Reply::new(StatusCode::OK).header(header::CONTENT_TYPE, TEXT).body(t)
+                    logtext::node_of(b, id).map_or_else(not_found, |t| {
+                        Reply::new(StatusCode::OK)
+                            .header(header::CONTENT_TYPE, TEXT)
+                            .log(t, 0, false)
                     })
                 }),
                 _ => not_found(),
@@ -365,13 +387,20 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
         ["consoleText"] => get_only(req, || {
             Reply::new(StatusCode::OK)
                 .header(header::CONTENT_TYPE, TEXT)
-                .body(b.console.clone())
+                .log(logtext::console_of(b), 0, false)
         }),
-        ["console"] => get_only(req, || {
-            html_page(
-                &format!("{full} #{n} Console"),
-                &format!("<pre class=\"console-output\">{}</pre>", html_escape(&b.console)),
-            )
+        ["console"] => get_only(req, || console_page(full, n, b)),
+        ["consoleFull"] => get_only(req, || {
+            let title = html_escape(&format!("{full} #{n} Console"));
+            let text = logtext::console_of(b).wrapped(
+                &format!(
+                    "<!DOCTYPE html><html><head><title>{title} [Jenkins]</title></head><body><pre class=\"console-output\">"
+                ),
+                "</pre></body></html>\n",
+            );
+            Reply::new(StatusCode::OK)
+                .header(header::CONTENT_TYPE, HTML)
+                .log(text, 0, true)
         }),
         ["testReport", "api", "json"] => match render::test_report(b) {
             Some(v) => api_json(req, |_| v.clone()),
@@ -406,29 +435,64 @@ fn build_route(w: &mut World, req: &Req, full: &str, n: u32, rest: &[&str]) -> R
     }
 }
 
+/// Jenkins shows the last 150 KB of a longer log (`hudson.consoleTailKB`).
+const CONSOLE_TAIL: u64 = 150 * 1024;
+
+/// `/console`: the log as HTML, only its tail when it is long.
+fn console_page(full: &str, n: u32, b: &Build) -> Reply {
+    let text = logtext::console_of(b);
+    let total = text.len();
+    let (skipped, start) = if total > CONSOLE_TAIL {
+        let start = total - CONSOLE_TAIL;
+        let kb = start / 1024;
+        let grouped = kb
+            .to_string()
+            .as_bytes()
+            .rchunks(3)
+            .rev()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(",");
+        (
+            format!(
+                "Skipping {grouped} KB.. <a href=\"{}consoleFull\">Full Log</a>\n",
+                render::build_path(full, n)
+            ),
+            start,
+        )
+    } else {
+        (String::new(), 0)
+    };
+    let tail = text.read(start, total);
+    html_page(
+        &format!("{full} #{n} Console"),
+        &format!(
+            "{skipped}<pre class=\"console-output\">{}</pre>",
+            html_escape(&String::from_utf8_lossy(&tail))
+        ),
+    )
+}
+
 /// `logText/progressiveText?start=B`: bytes from B, `X-Text-Size` is the
-/// next offset, `X-More-Data: true` only while the log grows.
+/// next offset, `X-More-Data: true` only while the log grows. A log with a
+/// generated region is streamed, never held whole.
 fn progressive(req: &Req, b: &Build, html: bool) -> Reply {
     let start = match param(req, "start") {
         None | Some("") => 0,
-        Some(s) => match s.parse::<usize>() {
+        Some(s) => match s.parse::<u64>() {
             Ok(n) => n,
             Err(_) => return bad_request("start must be a byte offset"),
         },
     };
-    let bytes = b.console.as_bytes();
+    let text = logtext::console_of(b);
+    let len = text.len();
     // A start beyond the end means the log was rolled: start over.
-    let start = if start > bytes.len() { 0 } else { start };
-    let chunk = Bytes::copy_from_slice(&bytes[start..]);
-    let (ctype, body) = if html {
-        (HTML, Bytes::from(html_escape(&String::from_utf8_lossy(&chunk))))
-    } else {
-        (TEXT, chunk)
-    };
+    let start = if start > len { 0 } else { start };
+    let ctype = if html { HTML } else { TEXT };
     let mut r = Reply::new(StatusCode::OK)
         .header(header::CONTENT_TYPE, ctype)
-        .header(HeaderName::from_static("x-text-size"), bytes.len().to_string())
-        .body(body);
+        .header(HeaderName::from_static("x-text-size"), len.to_string())
+        .log(text, start, html);
     if b.building {
         r = r.header(HeaderName::from_static("x-more-data"), "true");
     }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::api::{ApiReq, System};
 use super::faults::{Fault, FaultRequest, lock};
 use super::images::{self, ImageSystem, ImgReq};
+use super::logtext::SimBody;
 use super::routes::{self, Reply};
 use super::{RecordedRequest, Shared};
 use super::{awx, github, nexus, sonar};
@@ -110,7 +111,7 @@ async fn handle(
     shared: Arc<Shared>,
     reset: Arc<AtomicBool>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, io::Error> {
+) -> Result<Response<SimBody>, io::Error> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -296,6 +297,9 @@ async fn handle(
 /// The real body cut in half, announced with the cut length.
 fn cut_in_half(reply: &mut Reply) {
     reply.status = StatusCode::OK;
+    if let Some(s) = reply.stream.as_mut() {
+        s.cut_in_half();
+    }
     let cut = reply.body.len() / 2;
     reply.body = reply.body.slice(..cut);
 }
@@ -344,15 +348,19 @@ fn record(
 }
 
 /// Notes the status on the recorded request and builds the response.
-fn finish(shared: &Shared, index: usize, reply: Reply, jenkins: bool) -> Response<Full<Bytes>> {
+fn finish(shared: &Shared, index: usize, reply: Reply, jenkins: bool) -> Response<SimBody> {
     if let Some(r) = lock(&shared.requests).get_mut(index) {
         r.status = reply.status.as_u16();
     }
     into_response(reply, jenkins)
 }
 
-fn into_response(reply: Reply, jenkins: bool) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(reply.body));
+fn into_response(reply: Reply, jenkins: bool) -> Response<SimBody> {
+    let body = match reply.stream {
+        Some(stream) => SimBody::Log(Box::new(stream)),
+        None => SimBody::Full(Some(reply.body)),
+    };
+    let mut resp = Response::new(body);
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     if jenkins {
@@ -440,6 +448,16 @@ fn control(shared: &Shared, method: &Method, path: &str, query: &[(String, Strin
             Ok(v) => ok(v),
             Err(e) => bad(e.to_string()),
         },
+        (&Method::GET, "/__sim/big-console") => match super::bigconsole::fact(&lock(&shared.world)) {
+            Some(f) => match serde_json::to_value(f) {
+                Ok(v) => ok(v),
+                Err(e) => bad(e.to_string()),
+            },
+            None => Reply::json(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"error": "no big console (big_console_bytes is 0)"}),
+            ),
+        },
         (&Method::GET, "/__sim/registry") => match serde_json::to_value(lock(&shared.images).stats.clone()) {
             Ok(v) => ok(v),
             Err(e) => bad(e.to_string()),
@@ -471,7 +489,7 @@ fn control(shared: &Shared, method: &Method, path: &str, query: &[(String, Strin
         (
             _,
             "/__sim/fault" | "/__sim/requests" | "/__sim/tick" | "/__sim/github" | "/__sim/facts" | "/__sim/registry"
-            | "/__sim/awx",
+            | "/__sim/awx" | "/__sim/big-console",
         ) => Reply::json(
             StatusCode::METHOD_NOT_ALLOWED,
             &serde_json::json!({"error": "method not allowed"}),

@@ -7,7 +7,9 @@
 //! estate (timestamps are relative to the start time).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use super::bigconsole::BigLog;
 use super::console::{INPUT_ID, ScriptCtx};
 use super::crumb::Crumbs;
 use super::facts::StoryFacts;
@@ -167,7 +169,29 @@ pub(crate) enum Scenario {
     FailQualityGate,
     FailImageScan,
     UnstableRegression,
+    /// A `RUN` of the Dockerfile fails in "Docker build".
+    FailDockerBuild,
+    /// Deploy jobs: the playbook's "Apply deployment" task fails.
+    FailAnsible,
+    /// Deploy jobs: `kubectl rollout status` exceeds the progress deadline.
+    FailRollout,
 }
+
+/// Deploy jobs that run the `k8s_deploy` Ansible role instead of Helm.
+const ANSIBLE_DEPLOYS: [&str; 1] = ["notification-worker"];
+
+/// History builds that failed their unit tests fail in "Docker build"
+/// instead for these services (the stages before it take the same time).
+const DOCKER_FAILURES: [&str; 2] = ["payments-api", "catalog-service"];
+
+/// Jobs whose Jenkinsfile wraps the build in `ansiColor('xterm')`, and jobs
+/// whose console shows Jenkins' hidden console notes.
+const ANSI_JOBS: [&str; 2] = ["dominion/ledger-service", "dominion/notification-worker-deploy"];
+const NOTE_JOBS: [&str; 3] = [
+    "dominion/ledger-service",
+    "dominion/fraud-scoring",
+    "dominion/catalog-service-deploy",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum QueueState {
@@ -224,6 +248,12 @@ pub(crate) struct World {
     pub facts: StoryFacts,
     /// False while the history is generated; then pushes go through the forge.
     live: bool,
+    /// Size of the big console's generated region (0: none).
+    big_console_bytes: u64,
+    /// The job whose next build gets the big console.
+    big_pending: Option<String>,
+    /// The big console's build, once created.
+    pub big_console: Option<(String, u32)>,
 }
 
 pub(crate) fn full_name_of(login: &str) -> String {
@@ -268,7 +298,20 @@ fn deploy_params() -> Vec<ParamDef> {
 
 impl World {
     /// Builds the estate as it stands at `now`, history included.
+    #[cfg(test)]
     pub(crate) fn new(seed: u64, base: String, require_crumb: bool, now: Ms) -> World {
+        World::with_big_console(seed, base, require_crumb, now, 0)
+    }
+
+    /// As [`World::new`], and fraud-scoring's newest build logs a generated
+    /// region of `big_console_bytes` (0: none) in its "Regression tests".
+    pub(crate) fn with_big_console(
+        seed: u64,
+        base: String,
+        require_crumb: bool,
+        now: Ms,
+        big_console_bytes: u64,
+    ) -> World {
         let mut w = World {
             now,
             seed,
@@ -286,6 +329,9 @@ impl World {
             forge: Forge::default(),
             facts: StoryFacts::default(),
             live: false,
+            big_console_bytes,
+            big_pending: None,
+            big_console: None,
         };
         w.create_jobs();
         w.create_history();
@@ -363,7 +409,14 @@ impl World {
         let unit_total = spec.map_or(120, |s| s.unit_tests);
         let unit_skipped = spec.map_or(0, |s| s.skipped);
         let mut plan = Vec::with_capacity(stages.len());
+        let ansible = template == Template::Deploy && ANSIBLE_DEPLOYS.contains(&j.service.as_str());
         for (name, lo, hi) in stages {
+            // Same durations either way: the story's random sequence does not move.
+            let name = if ansible && name == "Helm upgrade" {
+                "Ansible deploy"
+            } else {
+                name
+            };
             let secs = if hi > lo { self.rng.i64(lo..=hi) } else { lo };
             let mut outcome = if name == "Approve production" {
                 Outcome::Input
@@ -388,6 +441,15 @@ impl World {
                 }
                 "Image scan" if scenario == Scenario::FailImageScan => {
                     outcome = Outcome::Fail(FailKind::ImageScan);
+                }
+                "Docker build" if scenario == Scenario::FailDockerBuild => {
+                    outcome = Outcome::Fail(FailKind::DockerBuild);
+                }
+                "Ansible deploy" if scenario == Scenario::FailAnsible => {
+                    outcome = Outcome::Fail(FailKind::Ansible);
+                }
+                "Helm upgrade" if scenario == Scenario::FailRollout => {
+                    outcome = Outcome::Fail(FailKind::Rollout);
                 }
                 "Functional tests" => {
                     tests = Some(TestCounts {
@@ -524,6 +586,7 @@ impl World {
             }
             None => (start, queued_at),
         };
+        let big = self.big_console_for(job, number, start, &mut plan);
         let pushes = causes
             .iter()
             .any(|c| matches!(c, Cause::GitHubPush { .. } | Cause::Scm | Cause::BranchEvent { .. }));
@@ -602,6 +665,9 @@ impl World {
             environment: param("ENVIRONMENT"),
             agent,
             seed: self.seed,
+            ansi: ANSI_JOBS.contains(&job),
+            notes: NOTE_JOBS.contains(&job),
+            big,
         };
         let lib_sha = ids::sha(self.seed, &["jenkins-shared-library", &(start / (3 * DAY)).to_string()]);
         let (build, effects) = Build::start(NewBuild {
@@ -620,6 +686,39 @@ impl World {
         });
         self.jobs.get_mut(job)?.builds.push(build);
         Some((number, effects))
+    }
+
+    /// The big console's generator when `job` is the one waiting for it: the
+    /// region spans most of the "Regression tests" stage, and the stage's
+    /// JUnit counts become the suite's.
+    fn big_console_for(&mut self, job: &str, number: u32, start: Ms, plan: &mut [PlannedStage]) -> Option<Arc<BigLog>> {
+        if self.big_pending.as_deref() != Some(job) {
+            return None;
+        }
+        self.big_pending = None;
+        let mut t = start;
+        let stage = plan.iter_mut().find(|p| {
+            let found = p.name == "Regression tests";
+            if !found {
+                t += p.duration;
+            }
+            found
+        })?;
+        let big = Arc::new(BigLog::new(
+            self.seed,
+            self.big_console_bytes,
+            t + stage.duration / 20,
+            stage.duration * 9 / 10,
+        ));
+        let (run, skipped) = big.test_counts();
+        let failed = big.failing_tests().len() as u32;
+        stage.tests = Some(TestCounts {
+            total: u32::try_from(run).unwrap_or(u32::MAX),
+            failed,
+            skipped: u32::try_from(skipped).unwrap_or(u32::MAX),
+        });
+        self.big_console = Some((job.to_string(), number));
+        Some(big)
     }
 
     /// Runs a historical build from `start` to `until`, approving its input
@@ -848,6 +947,7 @@ impl World {
             starts.reverse();
             for start in starts {
                 let scenario = match self.rng.u32(0..10) {
+                    0 if DOCKER_FAILURES.contains(&service) => Scenario::FailDockerBuild,
                     0 => Scenario::FailUnitTests,
                     1 => Scenario::UnstableRegression,
                     _ => Scenario::Release,
@@ -874,6 +974,10 @@ impl World {
                 }
                 other => other,
             };
+            if service == "fraud-scoring" && self.big_console_bytes > 0 {
+                // Its regression suite logs at DEBUG: the big console.
+                self.big_pending = Some(job.clone());
+            }
             self.run_history(
                 &job,
                 latest_start,
@@ -954,7 +1058,66 @@ impl World {
             }
         }
 
+        self.manual_deploys();
         self.renumber();
+    }
+
+    /// Two deploys to staging somebody started by hand, which failed: the
+    /// Ansible play of notification-worker (a task `fatal:`) and
+    /// catalog-service's rollout (progress deadline exceeded). Each sits
+    /// between the job's older builds and its newest pair, and draws from its
+    /// own generator, so the rest of the story is what it was without them.
+    fn manual_deploys(&mut self) {
+        let now = self.now;
+        for (service, scenario, user) in [
+            ("notification-worker", Scenario::FailAnsible, "erin"),
+            ("catalog-service", Scenario::FailRollout, "farah"),
+        ] {
+            let job = format!("{FOLDER}/{service}-deploy");
+            let mut starts: Vec<Ms> = self
+                .jobs
+                .get(&job)
+                .map(|j| j.builds.iter().map(|b| b.start).collect())
+                .unwrap_or_default();
+            starts.sort_unstable();
+            let n = starts.len();
+            if n < 3 {
+                continue;
+            }
+            let at = (starts[n - 3] + starts[n - 2]) / 2;
+            let release = self.jobs.get(&format!("{FOLDER}/{service}")).and_then(|j| {
+                j.builds
+                    .iter()
+                    .rev()
+                    .find(|b| {
+                        b.result == Some(super::jenkins::BuildResult::Success)
+                            && b.end.is_some_and(|e| e < at - 10 * MIN)
+                    })
+                    .map(|b| (b.ctx.version.clone(), b.ctx.digest.clone()))
+            });
+            let Some((version, digest)) = release else {
+                continue;
+            };
+            let params = vec![
+                ("VERSION".to_string(), ParamValue::Text(version)),
+                ("ENVIRONMENT".to_string(), ParamValue::Text("staging".to_string())),
+                ("DIGEST".to_string(), ParamValue::Text(digest)),
+                ("DRY_RUN".to_string(), ParamValue::Bool(false)),
+            ];
+            let cause = Cause::User {
+                id: user.to_string(),
+                name: full_name_of(user),
+            };
+            let own = fastrand::Rng::with_seed(ids::hash(self.seed, &["manual-deploy", &job]));
+            let saved = std::mem::replace(&mut self.rng, own);
+            let created = self.create_build(&job, 0, at - 6 * SEC, at, vec![cause], params, scenario, None, None);
+            self.rng = saved;
+            if let Some((number, _)) = created
+                && let Some(b) = self.jobs.get_mut(&job).and_then(|j| j.build_mut(number))
+            {
+                b.advance(now);
+            }
+        }
     }
 
     /// History is generated job by job; give builds the numbers and queue ids

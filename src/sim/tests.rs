@@ -62,6 +62,27 @@ impl Api {
 
 const PAY: &str = "/job/dominion/job/payments-api";
 
+/// The text a reader sees: console notes (`ESC[8m…ESC[0m`) dropped, other
+/// escape sequences removed.
+pub(super) fn visible(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('\u{1b}') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if let Some(note) = rest.strip_prefix("\u{1b}[8m") {
+            rest = note.find("\u{1b}[0m").map_or("", |e| &note[e + 4..]);
+            continue;
+        }
+        let end = rest[1..]
+            .find(|c: char| c.is_ascii_alphabetic())
+            .map_or(rest.len(), |e| e + 2);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[tokio::test]
 async fn auth_is_enforced() {
     let e = estate(false).await;
@@ -254,7 +275,7 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
         .await;
     assert_eq!(report["passCount"], 407);
     assert_eq!(report["suites"][0]["cases"][0]["status"], "FAILED");
-    let console = api
+    let raw = api
         .get("/job/dominion/job/ledger-service/lastBuild/consoleText")
         .send()
         .await
@@ -262,7 +283,17 @@ async fn job_and_build_json_are_shaped_like_jenkins() {
         .text()
         .await
         .unwrap();
+    // ledger-service's Jenkinsfile uses ansiColor: Maven prints in colour,
+    // and its console carries hidden console notes.
+    assert!(raw.contains(
+        "[\u{1b}[1;31mERROR\u{1b}[m] \u{1b}[1;31mTests run: 412, Failures: 2, Errors: 0, Skipped: 3\u{1b}[m"
+    ));
+    assert!(raw.contains("\u{1b}[8mha:////4"));
+    let console = visible(&raw);
     assert!(console.contains("[ERROR] Tests run: 412, Failures: 2, Errors: 0, Skipped: 3"));
+    assert!(console.contains("\n[Pipeline] sh\n+ mvn -B -U -s $MAVEN_SETTINGS clean verify\n"));
+    assert!(console.contains("\nCaused by: java.lang.ArithmeticException: Rounding necessary\n\tat java.base/"));
+    assert!(console.contains("\nERROR: script returned exit code 1\nFinished: FAILURE\n"));
     assert!(console.contains("BUILD FAILURE"));
     assert!(console.ends_with("Finished: FAILURE\n"));
 }
