@@ -143,15 +143,23 @@ fn huge_console() {
         let start = Instant::now();
         let out = Process::new("bash")
             .arg("-c")
-            .arg(format!("curl -s -u demo:demo-token '{url}' | grep -n -E '{SEARCH}' | wc -l"))
+            .arg(format!(
+                "curl -s -u demo:demo-token '{url}' | grep -n -E '{SEARCH}' | wc -l"
+            ))
             .output()
             .expect("bash, curl and grep");
         let grep = start.elapsed();
         let grep_count = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let s = searched.search.unwrap();
         let secs = |d: Duration| d.as_secs_f64();
-        println!("log/huge: first screen, node log tail (the `l` path): {:.1} ms", node_first.as_secs_f64() * 1e3);
-        println!("log/huge: first screen, whole console: {:.1} ms", first_screen.as_secs_f64() * 1e3);
+        println!(
+            "log/huge: first screen, node log tail (the `l` path): {:.1} ms",
+            node_first.as_secs_f64() * 1e3
+        );
+        println!(
+            "log/huge: first screen, whole console: {:.1} ms",
+            first_screen.as_secs_f64() * 1e3
+        );
         println!(
             "log/huge: error pass over {} MiB: {:.2} s ({:.0} MiB/s), {} error lines, {} lines",
             size >> 20,
@@ -160,13 +168,20 @@ fn huge_console() {
             done.errors.total,
             done.errors.lines
         );
-        println!("log/huge: jump to the last error (line {}), from open: {:.2} s", last.line + 1, secs(last_error));
+        println!(
+            "log/huge: jump to the last error (line {}), from open: {:.2} s",
+            last.line + 1,
+            secs(last_error)
+        );
         println!(
             "log/huge: regex /{SEARCH}/ over the whole log: {:.2} s, {} matching lines",
             secs(search),
             s.found.total
         );
-        println!("log/huge: curl | grep -n -E (same regex): {:.2} s, {grep_count} matching lines", secs(grep));
+        println!(
+            "log/huge: curl | grep -n -E (same regex): {:.2} s, {grep_count} matching lines",
+            secs(grep)
+        );
         println!(
             "log/huge: RSS before opening {} MiB, peak {} MiB",
             rss_before / 1024,
@@ -213,10 +228,17 @@ async fn find_big_console(client: &Arc<JenkinsClient>) -> (String, u64, (String,
         "fraud-scoring",
     ] {
         let job = client.job_url(&format!("dominion/{service}"));
-        let Ok(last) = client.get_json::<Last>(&format!("{job}lastBuild/api/json?tree=url")).await else {
+        let Ok(last) = client
+            .get_json::<Last>(&format!("{job}lastBuild/api/json?tree=url"))
+            .await
+        else {
             continue;
         };
-        let url = if last.url.ends_with('/') { last.url } else { format!("{}/", last.url) };
+        let url = if last.url.ends_with('/') {
+            last.url
+        } else {
+            format!("{}/", last.url)
+        };
         let source = flightdeck::logview::source::LogSource::Console {
             client: client.clone(),
             url: format!("{url}logText/progressiveText"),

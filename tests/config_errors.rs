@@ -446,10 +446,15 @@ fn deploy_targets_name_their_environment_cluster_and_awx_source() {
 
 #[test]
 fn log_rules_must_compile_and_disable_only_shipped_kinds() {
-    let good = format!("{GOOD}\n[log]\nrules = [{{ kind = \"flyway\", pattern = \"^ERROR: Migration .* failed\" }}]\ndisable = [\"maven-error\"]\n");
+    let good = format!(
+        "{GOOD}\n[log]\nrules = [{{ kind = \"flyway\", pattern = \"^ERROR: Migration .* failed\" }}]\ndisable = [\"maven-error\"]\n"
+    );
     let config = load(&good).expect("a good [log] loads");
     let rules = &config.log.rules;
-    assert_eq!(rules.classify("ERROR: Migration V42__ledger.sql failed"), Some("flyway"));
+    assert_eq!(
+        rules.classify("ERROR: Migration V42__ledger.sql failed"),
+        Some("flyway")
+    );
     assert_eq!(rules.classify("[ERROR] anything"), None, "maven-error is switched off");
     assert_eq!(rules.classify("BUILD FAILURE"), Some("build-failure"));
 
@@ -463,5 +468,8 @@ fn log_rules_must_compile_and_disable_only_shipped_kinds() {
     let e = error(&unknown);
     let line = unknown.lines().position(|l| l.contains("maven-errors")).unwrap() + 1;
     assert_names(&e, line, "log.disable");
-    assert!(e.to_string().contains("exception, maven-error, app-error)"), "lists the shipped kinds: {e}");
+    assert!(
+        e.to_string().contains("exception, maven-error, app-error)"),
+        "lists the shipped kinds: {e}"
+    );
 }

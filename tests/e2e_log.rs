@@ -59,7 +59,10 @@ fn current_line(c: &Cockpit, ok: impl Fn(&str) -> bool) -> String {
             return row.clone();
         }
         if start.elapsed() > T {
-            panic!("no current line as expected; highlighted {rows:?}; screen:\n{}", c.screen());
+            panic!(
+                "no current line as expected; highlighted {rows:?}; screen:\n{}",
+                c.screen()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -85,7 +88,9 @@ fn from_the_board_to_the_first_error_in_two_keys() {
 
     // `n` walks the errors: the failing test's name comes next.
     c.send("n");
-    let next = current_line(&c, |r| r.contains("[ERROR] com.dominion.ledger.") && !r.contains("Tests run:"));
+    let next = current_line(&c, |r| {
+        r.contains("[ERROR] com.dominion.ledger.") && !r.contains("Tests run:")
+    });
     assert!(next.contains("Test."), "{next}");
 
     // A search lands on its first match, and Esc leaves the search before the log.
@@ -110,7 +115,10 @@ fn from_the_board_to_the_first_error_in_two_keys() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|x| x == "log"))
         .expect("a written log");
-    assert!(screen.contains(&file.file_name().unwrap().to_string_lossy().to_string()[..20]), "{screen}");
+    assert!(
+        screen.contains(&file.file_name().unwrap().to_string_lossy().to_string()[..20]),
+        "{screen}"
+    );
     let text = std::fs::read(&file).unwrap();
     assert!(text.windows(13).any(|w| w == b"BUILD FAILURE"));
     assert!(!text.contains(&0x1b), "the written log is plain text");

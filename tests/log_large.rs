@@ -80,7 +80,12 @@ async fn a_huge_console_is_paged_indexed_and_searched_in_bounded_memory() {
     assert_eq!(done.size, fact.total_bytes);
     let found: Vec<u64> = done.errors.hits.iter().map(|h| h.line + 1).collect();
     for e in &fact.errors {
-        assert!(found.contains(&e.line), "error at line {} ({}) not recognised", e.line, e.text);
+        assert!(
+            found.contains(&e.line),
+            "error at line {} ({}) not recognised",
+            e.line,
+            e.text
+        );
     }
     let last = *done.errors.hits.last().unwrap();
     assert!(last.line + 1 >= fact.last_error.line);
@@ -91,7 +96,10 @@ async fn a_huge_console_is_paged_indexed_and_searched_in_bounded_memory() {
 
     // Jump to the last error: from the bottom, one error back. Its line number is known.
     session.send(Command::Bottom);
-    let bottom = until(&session, "the bottom", |d| d.current().is_some_and(|l| l.offset > last.offset)).await;
+    let bottom = until(&session, "the bottom", |d| {
+        d.current().is_some_and(|l| l.offset > last.offset)
+    })
+    .await;
     assert_eq!(bottom.current().unwrap().number, Some(fact.total_lines));
     session.send(Command::Prev);
     let at_last = until(&session, "the last error", |d| d.cursor == last.offset).await;
@@ -111,7 +119,8 @@ async fn a_huge_console_is_paged_indexed_and_searched_in_bounded_memory() {
     session.send(Command::Top);
     session.send(Command::Search("name=\"Ren".into()));
     until(&session, "the latin-1 line", |d| {
-        d.current().is_some_and(|l| l.offset == fact.latin1.offset && l.text.text.contains('\u{fffd}'))
+        d.current()
+            .is_some_and(|l| l.offset == fact.latin1.offset && l.text.text.contains('\u{fffd}'))
     })
     .await;
 

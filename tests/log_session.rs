@@ -43,7 +43,11 @@ fn request(estate: &Estate, build: &flightdeck::model::Build, stage: Option<(Str
     LogRequest {
         title: format!("#{}", build.number),
         client: client(estate),
-        build_url: if build.url.ends_with('/') { build.url.clone() } else { format!("{}/", build.url) },
+        build_url: if build.url.ends_with('/') {
+            build.url.clone()
+        } else {
+            format!("{}/", build.url)
+        },
         stage,
         rules: ErrorRules::defaults(),
         save_path: dir.join(format!("{}.log", build.number)),
@@ -76,7 +80,11 @@ async fn the_failed_step_opens_at_its_first_error() {
     let state = polled(&estate).await;
     let build = newest(&state, "ledger-service");
     assert_eq!(build.status, Status::Failed);
-    let stage = build.stages.iter().find(|s| s.status == Status::Failed).expect("a failed stage");
+    let stage = build
+        .stages
+        .iter()
+        .find(|s| s.status == Status::Failed)
+        .expect("a failed stage");
     let session = LogSession::open(request(&estate, build, Some((stage.id.clone(), stage.name.clone()))));
     session.send(Command::Resize(30));
     let doc = until(&session, "landing on the first error", |d| {
@@ -100,7 +108,12 @@ async fn the_failed_step_opens_at_its_first_error() {
         d.origin == Origin::Console && d.errors_done
     })
     .await;
-    assert!(console.errors.total >= doc.errors.total, "{:?} vs {:?}", console.errors, doc.errors);
+    assert!(
+        console.errors.total >= doc.errors.total,
+        "{:?} vs {:?}",
+        console.errors,
+        doc.errors
+    );
     assert!(console.summary().iter().any(|(k, _)| *k == "build-failure"));
     for line in &console.lines {
         assert!(!line.text.text.contains('\u{1b}'), "{:?}", line.text.text);
@@ -117,10 +130,17 @@ async fn a_running_build_is_followed_with_start_offsets() {
     .unwrap();
     let state = polled(&estate).await;
     let build = newest(&state, "checkout-web");
-    assert!(build.status.is_active(), "checkout-web's newest build runs: {:?}", build.status);
+    assert!(
+        build.status.is_active(),
+        "checkout-web's newest build runs: {:?}",
+        build.status
+    );
     let session = LogSession::open(request(&estate, build, None));
     session.send(Command::Resize(10));
-    let first = until(&session, "the console", |d| d.origin == Origin::Console && !d.lines.is_empty()).await;
+    let first = until(&session, "the console", |d| {
+        d.origin == Origin::Console && !d.lines.is_empty()
+    })
+    .await;
     assert!(!first.complete, "a running build's console is not complete");
 
     // At the bottom, new text scrolls into view.
@@ -128,7 +148,9 @@ async fn a_running_build_is_followed_with_start_offsets() {
     let bottom = until(&session, "following", |d| d.following).await;
     let grown = until(&session, "the log to grow", |d| d.size > bottom.size + 200).await;
     let shown = until(&session, "new lines on screen", |d| {
-        d.lines.last().is_some_and(|l| l.offset > bottom.lines.last().unwrap().offset)
+        d.lines
+            .last()
+            .is_some_and(|l| l.offset > bottom.lines.last().unwrap().offset)
     })
     .await;
     assert!(shown.following, "still following at the bottom");

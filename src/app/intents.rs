@@ -22,7 +22,10 @@ pub enum Intent {
     /// Tell the open log to move, search, write.
     Log(crate::logview::Command),
     /// Put text on the operator's clipboard (OSC 52); the string says what it was.
-    Copy { text: String, what: String },
+    Copy {
+        text: String,
+        what: String,
+    },
 }
 
 /// Which log `l` opens.
@@ -66,7 +69,13 @@ pub fn open_log(state: &State, view: &mut View) -> Intent {
     };
     let stem: String = format!("{}-{}", job.full_name.replace('/', "_"), build.number)
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     Intent::OpenLog(Box::new(LogTarget {
         source: service.jobs.source.clone(),

@@ -3,9 +3,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::intents::{self, Intent};
-use crate::logview::Command as LogCommand;
 use crate::actions::Confirm;
 use crate::config::{KeyAction as A, KeyCodeSpec, KeySpec, Keymap};
+use crate::logview::Command as LogCommand;
 use crate::model::LinkKind;
 use crate::model::{ParamKind, State};
 use crate::ui::{Explain, Mode, Pane, Screen, View, visible_services};
@@ -399,7 +399,12 @@ fn log_key(view: &mut View, keymap: &Keymap, key: &KeyEvent) -> Intent {
             let input = view
                 .log
                 .as_ref()
-                .and_then(|l| l.doc.lock().ok().and_then(|d| d.search.as_ref().map(|s| s.pattern.clone())))
+                .and_then(|l| {
+                    l.doc
+                        .lock()
+                        .ok()
+                        .and_then(|d| d.search.as_ref().map(|s| s.pattern.clone()))
+                })
                 .unwrap_or_default();
             view.mode = Mode::LogSearch { input };
             Intent::None

@@ -31,19 +31,10 @@ pub struct RuleConfig {
 }
 
 /// The log settings after validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LogSettings {
     pub rules: ErrorRules,
     pub save_dir: Option<PathBuf>,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        LogSettings {
-            rules: ErrorRules::defaults(),
-            save_dir: None,
-        }
-    }
 }
 
 /// Compile the rules; a bad one is reported at its pattern with its key.
@@ -58,7 +49,11 @@ pub fn resolve(
             return Err(located(
                 d.span(),
                 "log.disable",
-                format!("no shipped rule is called `{}` (they are: {})", d.get_ref(), known.join(", ")),
+                format!(
+                    "no shipped rule is called `{}` (they are: {})",
+                    d.get_ref(),
+                    known.join(", ")
+                ),
             ));
         }
     }
@@ -66,7 +61,11 @@ pub fn resolve(
     for (i, r) in raw.rules.iter().enumerate() {
         let key = format!("log.rules[{i}]");
         if r.kind.get_ref().trim().is_empty() {
-            return Err(located(r.kind.span(), &format!("{key}.kind"), "a rule needs a kind".into()));
+            return Err(located(
+                r.kind.span(),
+                &format!("{key}.kind"),
+                "a rule needs a kind".into(),
+            ));
         }
         let spec = RuleSpec {
             kind: r.kind.get_ref().clone(),

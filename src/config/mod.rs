@@ -18,7 +18,7 @@ pub use load::{
     Config, ConfigPaths, GithubSourceConfig, JenkinsSourceConfig, NexusSourceConfig, SonarSourceConfig, load_from_path,
     load_from_str, resolve_path,
 };
-pub use schema::{EnvironmentConfig, RawConfig, ServiceConfig};
 pub use log::LogSettings;
+pub use schema::{EnvironmentConfig, RawConfig, ServiceConfig};
 pub use secret::Secret;
 pub use theme::{StyleSpec, Theme, builtin_theme_names};

@@ -202,7 +202,10 @@ mod tests {
     fn console_html_becomes_text() {
         let html = "<span class=\"timestamp\"><b>03:12:45</b> </span>[ERROR] a &lt; b &amp;&amp; c&#39;s &#x41;\n\
 <a href='/x'>link</a> &bogus; & done";
-        assert_eq!(html_to_text(html), "03:12:45 [ERROR] a < b && c's A\nlink &bogus; & done");
+        assert_eq!(
+            html_to_text(html),
+            "03:12:45 [ERROR] a < b && c's A\nlink &bogus; & done"
+        );
     }
 
     #[test]

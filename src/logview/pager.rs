@@ -82,7 +82,12 @@ impl Pager {
                 continue;
             }
             if self.pages.len() >= CACHE_PAGES
-                && let Some(oldest) = self.pages.iter().enumerate().min_by_key(|(_, p)| p.used).map(|(i, _)| i)
+                && let Some(oldest) = self
+                    .pages
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, p)| p.used)
+                    .map(|(i, _)| i)
             {
                 self.pages.swap_remove(oldest);
             }
@@ -99,7 +104,11 @@ impl Pager {
                 used: tick,
             });
         }
-        let i = self.pages.iter().position(|p| p.number == n).unwrap_or(self.pages.len() - 1);
+        let i = self
+            .pages
+            .iter()
+            .position(|p| p.number == n)
+            .unwrap_or(self.pages.len() - 1);
         Ok(&self.pages[i].bytes)
     }
 
@@ -300,7 +309,10 @@ mod tests {
         assert_eq!(back, starts[14_997]);
         assert_eq!(p.line_start(target + 3).await.unwrap(), target);
         let last = p.last_line().await.unwrap();
-        assert_eq!(p.line(last).await.unwrap().unwrap().bytes, format!("line 19999 {}", "x".repeat(49)).as_bytes());
+        assert_eq!(
+            p.line(last).await.unwrap().unwrap().bytes,
+            format!("line 19999 {}", "x".repeat(49)).as_bytes()
+        );
         assert_eq!(p.count_lines(0, target).await.unwrap(), 15_001);
         assert!(p.cached_bytes() <= CACHE_PAGES * PAGE as usize);
     }

@@ -184,9 +184,7 @@ impl<M: LineMatcher> Scanner<M> {
                 lines: first_line,
                 ..Findings::default()
             },
-            index: (build_index && start == 0).then(|| LineIndex {
-                checkpoints: vec![0],
-            }),
+            index: (build_index && start == 0).then(|| LineIndex { checkpoints: vec![0] }),
         }
     }
 

@@ -76,7 +76,10 @@ impl LogSession {
 
     /// A copy of what the screen shows (the lock is held only for the copy).
     pub fn snapshot(&self) -> LogDoc {
-        self.doc.lock().map(|d| d.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        self.doc
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 }
 
@@ -350,7 +353,10 @@ impl Driver {
                     return Ok(());
                 }
                 let (hit, first, total) = {
-                    let d = self.doc.lock().map_err(|_| HttpError::Request("log state poisoned".into()))?;
+                    let d = self
+                        .doc
+                        .lock()
+                        .map_err(|_| HttpError::Request("log state poisoned".into()))?;
                     let hits = d.search.as_ref().map(|s| s.found.hits.as_slice()).unwrap_or(&[]);
                     (
                         hits.iter().find(|h| h.offset >= self.cursor).copied(),
@@ -422,7 +428,10 @@ impl Driver {
     /// `n` / `N`: the next or previous search match, or error.
     async fn step(&mut self, forward: bool) -> Result<(), HttpError> {
         let (hits, total, done, what) = {
-            let d = self.doc.lock().map_err(|_| HttpError::Request("log state poisoned".into()))?;
+            let d = self
+                .doc
+                .lock()
+                .map_err(|_| HttpError::Request("log state poisoned".into()))?;
             match &d.search {
                 Some(s) => (s.found.hits.clone(), s.found.total, s.done, "match"),
                 None => (d.errors.hits.clone(), d.errors.total, d.errors_done, "error"),
@@ -435,12 +444,17 @@ impl Driver {
         };
         let beyond_kept = (hits.len() as u64) < total && hits.last().is_some_and(|h| h.offset <= self.cursor);
         match target {
-            Some(hit) if !(beyond_kept && !forward) => self.jump(hit).await,
+            Some(hit) if !beyond_kept || forward => self.jump(hit).await,
             _ if beyond_kept => {
                 // Past the hits kept in memory: stream from the last one to find the way on.
                 let last = *hits.last().expect("beyond_kept has a last hit");
                 self.find_beyond(last, forward);
-                self.edit(|d| d.notice = Some(format!("looking for the {} {what}…", if forward { "next" } else { "previous" })));
+                self.edit(|d| {
+                    d.notice = Some(format!(
+                        "looking for the {} {what}…",
+                        if forward { "next" } else { "previous" }
+                    ))
+                });
                 Ok(())
             }
             _ => {
@@ -602,7 +616,11 @@ impl Driver {
             Some(p) => p,
             None => {
                 // Keep the cursor on screen.
-                let p = if self.cursor < self.top { 0 } else { raw.len().saturating_sub(1) };
+                let p = if self.cursor < self.top {
+                    0
+                } else {
+                    raw.len().saturating_sub(1)
+                };
                 if let Some(l) = raw.get(p) {
                     self.cursor = l.offset;
                 }
@@ -750,7 +768,9 @@ fn publish_errors(
     let found = &scanner.found;
     let checkpoints = scanner.index.as_ref().map(|i| i.checkpoints.as_slice()).unwrap_or(&[]);
     edit(doc, changed, |d| {
-        d.errors.hits.extend_from_slice(&found.hits[published.0.min(found.hits.len())..]);
+        d.errors
+            .hits
+            .extend_from_slice(&found.hits[published.0.min(found.hits.len())..]);
         d.errors.total = found.total;
         d.errors.counts.clone_from(&found.counts);
         d.errors.scanned = found.scanned;
@@ -785,7 +805,9 @@ async fn search_pass(
         let found = &scanner.found;
         edit(&doc, &changed, |d| {
             if let Some(s) = &mut d.search {
-                s.found.hits.extend_from_slice(&found.hits[(*published).min(found.hits.len())..]);
+                s.found
+                    .hits
+                    .extend_from_slice(&found.hits[(*published).min(found.hits.len())..]);
                 s.found.total = found.total;
                 s.found.counts.clone_from(&found.counts);
                 s.found.scanned = found.scanned;
@@ -921,5 +943,9 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

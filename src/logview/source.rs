@@ -37,7 +37,10 @@ pub struct Opened {
 }
 
 enum Body {
-    Http { response: reqwest::Response, stall: Duration },
+    Http {
+        response: reqwest::Response,
+        stall: Duration,
+    },
     Memory(Option<Bytes>),
 }
 
@@ -81,9 +84,7 @@ impl LogSource {
                 let text_size = match header("x-text-size").and_then(|v| v.parse::<u64>().ok()) {
                     Some(n) => n,
                     None => {
-                        return Err(HttpError::Decode(
-                            "progressiveText answered without X-Text-Size".into(),
-                        ));
+                        return Err(HttpError::Decode("progressiveText answered without X-Text-Size".into()));
                     }
                 };
                 let more = header("x-more-data").is_some_and(|v| v.eq_ignore_ascii_case("true"));

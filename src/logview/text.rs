@@ -41,7 +41,8 @@ pub const MAX_SHOWN: usize = 4096;
 
 /// Does this raw line need more than a lossy UTF-8 conversion?
 pub fn needs_cleaning(raw: &[u8]) -> bool {
-    raw.iter().any(|&b| b == ESC || b == b'\r' || b == b'\t' || (b < 0x20 && b != b'\n'))
+    raw.iter()
+        .any(|&b| b == ESC || b == b'\r' || b == b'\t' || (b < 0x20 && b != b'\n'))
 }
 
 /// The visible bytes of a raw line (no trailing newline), for rules and search: notes, escape
@@ -118,7 +119,11 @@ fn walk<'a>(raw: &'a [u8], mut emit: impl FnMut(Piece<'a>)) {
     let mut i = 0;
     let mut start = 0;
     // A `\r` right before the end of the line is a CRLF ending, not an overwrite.
-    let end = if raw.last() == Some(&b'\r') { raw.len() - 1 } else { raw.len() };
+    let end = if raw.last() == Some(&b'\r') {
+        raw.len() - 1
+    } else {
+        raw.len()
+    };
     let raw = &raw[..end];
     while i < raw.len() {
         let b = raw[i];
@@ -198,9 +203,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn apply_sgr(style: &mut AnsiStyle, params: &[u8]) {
     let text = std::str::from_utf8(params).unwrap_or("");
-    let mut codes = text
-        .split([';', ':'])
-        .map(|p| if p.is_empty() { 0 } else { p.parse::<u16>().unwrap_or(u16::MAX) });
+    let mut codes = text.split([';', ':']).map(|p| {
+        if p.is_empty() {
+            0
+        } else {
+            p.parse::<u16>().unwrap_or(u16::MAX)
+        }
+    });
     // `ESC[m` is a reset.
     let mut any = false;
     while let Some(code) = codes.next() {

@@ -210,7 +210,11 @@ fn log_hints<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     let mut items: Vec<(String, &str)> = vec![
         (
             format!("{}/{}", k(A::NextHit), k(A::PrevHit)),
-            if searching { "next/prev match" } else { "next/prev error" },
+            if searching {
+                "next/prev match"
+            } else {
+                "next/prev error"
+            },
         ),
         (k(A::Filter), "search"),
         (k(A::CopyLine), "copy"),

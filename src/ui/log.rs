@@ -61,9 +61,10 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, doc: &LogDoc) {
         .max()
         .map_or(1, |n| n.to_string().len())
         .max(4);
-    let search = doc.search.as_ref().and_then(|s| {
-        crate::logview::scan::SearchMatcher::new(&s.pattern).ok()
-    });
+    let search = doc
+        .search
+        .as_ref()
+        .and_then(|s| crate::logview::scan::SearchMatcher::new(&s.pattern).ok());
     let lines: Vec<Line> = doc
         .lines
         .iter()
@@ -102,7 +103,11 @@ fn title_line<'a>(doc: &'a LogDoc, ctx: &Ctx) -> Line<'a> {
     let tail = matches!(doc.origin, Origin::NodeTail { truncated: true, .. });
     spans.push(Span::styled(
         what,
-        if tail { t.style("ui.warning") } else { t.style("ui.muted") },
+        if tail {
+            t.style("ui.warning")
+        } else {
+            t.style("ui.muted")
+        },
     ));
     if let Some(p) = &doc.problem {
         spans.push(Span::styled(format!("  ⚠ {p}"), t.style("ui.error")));
@@ -139,11 +144,7 @@ fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
         let state = if s.done {
             String::new()
         } else {
-            let pct = if doc.size > 0 {
-                s.found.scanned.min(doc.size) * 100 / doc.size
-            } else {
-                0
-            };
+            let pct = (s.found.scanned.min(doc.size) * 100).checked_div(doc.size).unwrap_or(0);
             format!(" (searching {pct}%)")
         };
         spans.push(Span::styled(
@@ -179,16 +180,15 @@ fn render_line<'a>(
 ) -> Line<'a> {
     let t = ctx.theme;
     let current = line.offset == doc.cursor;
-    let number = line.number.map_or_else(|| " ".repeat(gutter), |n| format!("{n:>gutter$}"));
+    let number = line
+        .number
+        .map_or_else(|| " ".repeat(gutter), |n| format!("{n:>gutter$}"));
     let marker = match line.error {
         Some(_) => Span::styled("✖ ", t.style("log.error")),
         None if current => Span::styled("▶ ", t.style("ui.title")),
         None => Span::raw("  "),
     };
-    let mut spans = vec![
-        Span::styled(format!("{number} "), t.style("log.gutter")),
-        marker,
-    ];
+    let mut spans = vec![Span::styled(format!("{number} "), t.style("log.gutter")), marker];
     // Search matches, as char ranges of the plain text.
     let matches: Vec<(usize, usize)> = search
         .map(|m| {
