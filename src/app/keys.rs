@@ -231,7 +231,18 @@ fn normal(state: &State, view: &mut View, keymap: &Keymap, key: &KeyEvent) -> In
             view.say(format!("{} opens a log first", keymap.hint(A::OpenLog)));
             Intent::None
         }
-        A::Open if view.screen == Screen::Pipelines && view.focus == Pane::Build => intents::open_log(state, view),
+        // Enter on the build pane of a red build is the way to its failed stage's log.
+        A::Open
+            if view.screen == Screen::Pipelines
+                && view.focus == Pane::Build
+                && crate::ui::selected_build(state, view).is_some_and(|(_, _, b)| {
+                    b.stages
+                        .iter()
+                        .any(|s| matches!(s.status, crate::model::Status::Failed | crate::model::Status::Unstable))
+                }) =>
+        {
+            intents::open_log(state, view)
+        }
         A::Open => {
             match view.screen {
                 Screen::Pipelines => view.focus = Pane::Build,

@@ -10,7 +10,15 @@ use super::popup::centered;
 
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
-    let width = area.width.saturating_sub(4).min(96) as usize;
+    let count = ctx.keymap.iter().count() as u16;
+    // One column when it fits; otherwise two side by side, so no key falls off a short screen.
+    let columns: u16 = if count + 2 <= area.height || area.width < 100 {
+        1
+    } else {
+        2
+    };
+    let outer = area.width.saturating_sub(4).min(96 * columns);
+    let width = (outer / columns).saturating_sub(1) as usize;
     let mut lines = Vec::new();
     for (action, keys) in ctx.keymap.iter() {
         let keys = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" ");
@@ -29,17 +37,27 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             Span::styled(name, t.style("ui.muted")),
         ]));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Rebind any action by name under [keymap] in the config.",
-        t.style("ui.muted"),
-    )));
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, width as u16 + 2, h);
+    let per_column = lines.len().div_ceil(columns as usize);
+    let h = (per_column as u16 + 2).min(area.height);
+    let r = centered(area, outer + 2, h);
     frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Keys ", t.style("ui.title")))
+        .title_bottom(Span::styled(
+            " Rebind any action by name under [keymap] in the config. ",
+            t.style("ui.muted"),
+        ))
         .border_style(t.style("ui.border_focus"));
-    frame.render_widget(Paragraph::new(lines).block(block), r);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let col_width = inner.width / columns;
+    for (i, chunk) in lines.chunks(per_column.max(1)).enumerate() {
+        let cell = Rect {
+            x: inner.x + col_width * i as u16,
+            width: col_width,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(chunk.to_vec()), cell);
+    }
 }
