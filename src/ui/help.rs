@@ -28,6 +28,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         // The action's config name helps rebinding, but the description matters more when narrow.
         let (desc, name) = if desc.chars().count() + name.chars().count() <= room {
             (desc.to_string(), name)
+        } else if room >= name.chars().count() + 16 {
+            // Both, the description shortened: the name is what `[keymap]` needs.
+            (super::format::fit(desc, room - name.chars().count()), name)
         } else {
             (super::format::fit(desc, room), String::new())
         };

@@ -118,7 +118,6 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     const PRIORITY: [A; 23] = [
         A::Help,
         A::Quit,
-        A::OpenLog,
         A::Approve,
         A::Reject,
         A::Promote,
@@ -126,6 +125,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
         A::TriggerBuild,
         A::MoveDown,
         A::Open,
+        A::OpenLog,
         A::ColumnRight,
         A::OpenEvidence,
         A::ShowBoard,
