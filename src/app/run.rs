@@ -63,24 +63,24 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
 
     // The open log's change counter: a redraw when its text, counts or position move.
     let mut log_watch: Option<(usize, tokio::sync::watch::Receiver<u64>)> = None;
-    let mut log_rows = 0usize;
+    // The terminal's size is asked once, then only after a resize event.
+    let mut log_rows = ui::log::body_rows(terminal.size()?.height);
+    let mut resized = false;
     loop {
         let open_log = view.log.as_ref().map(|l| (std::sync::Arc::as_ptr(l) as usize, l));
         match (open_log, &log_watch) {
             (Some((id, session)), Some((watched, _))) if id == *watched => {
-                let rows = ui::log::body_rows(terminal.size()?.height);
-                if rows != log_rows {
-                    session.send(crate::logview::Command::Resize(rows));
-                    log_rows = rows;
+                if resized {
+                    session.send(crate::logview::Command::Resize(log_rows));
                 }
             }
             (Some((id, session)), _) => {
-                log_rows = ui::log::body_rows(terminal.size()?.height);
                 session.send(crate::logview::Command::Resize(log_rows));
                 log_watch = Some((id, session.changed.clone()));
             }
             (None, _) => log_watch = None,
         }
+        resized = false;
         if dirty {
             let ctx = Ctx::new(&runtime.state, &view, &options.theme, &config.keymap, Utc::now());
             // Synchronized output: a frame never appears half-drawn over a slow link.
@@ -111,8 +111,10 @@ pub async fn run(config: Config, mut runtime: Runtime, options: AppOptions) -> c
                         }
                         dirty = true;
                     }
-                    Some(Ok(Event::Resize(_, _))) => {
+                    Some(Ok(Event::Resize(_, rows))) => {
                         terminal.autoresize()?;
+                        log_rows = ui::log::body_rows(rows);
+                        resized = true;
                         dirty = true;
                     }
                     Some(Ok(_)) => {}

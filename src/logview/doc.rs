@@ -29,6 +29,8 @@ pub struct ShownLine {
     pub text: CleanLine,
     /// The rule index, when this line is an error.
     pub error: Option<u16>,
+    /// Byte ranges of `text.text` the active search matches (highlighted).
+    pub matches: Vec<(usize, usize)>,
 }
 
 /// A running or finished `/` search.

@@ -109,6 +109,14 @@ enum Event {
 #[derive(Default)]
 struct Children(Vec<AbortHandle>);
 
+impl Children {
+    /// Keep a task's handle, forgetting those that have ended (every search and `w` adds one).
+    fn push(&mut self, handle: AbortHandle) {
+        self.0.retain(|h| !h.is_finished());
+        self.0.push(handle);
+    }
+}
+
 impl Drop for Children {
     fn drop(&mut self) {
         for c in &self.0 {
@@ -133,6 +141,9 @@ struct Driver {
     cursor_line: Option<u64>,
     /// The operator has moved: the first error found later must not yank the view.
     moved: bool,
+    /// The operator is at the end: growth scrolls into view. Kept here, not derived from the
+    /// last window, so a line that lands between two reads cannot drop the view out of it.
+    follow: bool,
     search: Option<SearchMatcher>,
     generation: u64,
     /// A search just started: land on its first match at or after the cursor when it comes.
@@ -161,6 +172,7 @@ impl Driver {
             cursor: 0,
             cursor_line: Some(0),
             moved: false,
+            follow: false,
             search: None,
             generation: 0,
             search_jump: false,
@@ -247,7 +259,7 @@ impl Driver {
             self.events_tx.clone(),
         ))
         .abort_handle();
-        self.children.0.push(handle.clone());
+        self.children.push(handle.clone());
         self.scan = Some(handle);
         if let Some(m) = self.search.clone() {
             self.start_search(m);
@@ -270,14 +282,17 @@ impl Driver {
             }
             Command::Move(n) => {
                 self.moved = true;
+                self.follow &= n > 0;
                 self.move_cursor(n).await?;
             }
             Command::Page(n) => {
                 self.moved = true;
+                self.follow &= n > 0;
                 self.page(n).await?;
             }
             Command::Top => {
                 self.moved = true;
+                self.follow = false;
                 self.top = 0;
                 self.top_line = Some(0);
                 self.cursor = 0;
@@ -289,6 +304,7 @@ impl Driver {
             }
             Command::Next | Command::Prev => {
                 self.moved = true;
+                self.follow = false;
                 self.step(command == Command::Next).await?;
             }
             Command::Search(pattern) => match SearchMatcher::new(&pattern) {
@@ -340,8 +356,7 @@ impl Driver {
                     self.jump(hit).await?;
                     return self.refresh().await;
                 }
-                let following = self.doc.lock().map(|d| d.following).unwrap_or(false);
-                if grew && following {
+                if grew && self.follow {
                     self.bottom().await?;
                 }
                 if grew || done || self.top_line.is_none() {
@@ -421,33 +436,36 @@ impl Driver {
             self.events_tx.clone(),
         ))
         .abort_handle();
-        self.children.0.push(handle.clone());
+        self.children.push(handle.clone());
         self.search_task = Some(handle);
     }
 
     /// `n` / `N`: the next or previous search match, or error.
     async fn step(&mut self, forward: bool) -> Result<(), HttpError> {
-        let (hits, total, done, what) = {
+        // Decided under the lock: the kept hits can be 50,000 long, not worth a copy per key.
+        let (target, last, beyond_kept, empty, done, what) = {
             let d = self
                 .doc
                 .lock()
                 .map_err(|_| HttpError::Request("log state poisoned".into()))?;
-            match &d.search {
-                Some(s) => (s.found.hits.clone(), s.found.total, s.done, "match"),
-                None => (d.errors.hits.clone(), d.errors.total, d.errors_done, "error"),
-            }
+            let (hits, total, done, what) = match &d.search {
+                Some(s) => (&s.found.hits, s.found.total, s.done, "match"),
+                None => (&d.errors.hits, d.errors.total, d.errors_done, "error"),
+            };
+            let target = if forward {
+                hits.iter().find(|h| h.offset > self.cursor).copied()
+            } else {
+                hits.iter().rev().find(|h| h.offset < self.cursor).copied()
+            };
+            let last = hits.last().copied();
+            let beyond_kept = (hits.len() as u64) < total && last.is_some_and(|h| h.offset <= self.cursor);
+            (target, last, beyond_kept, hits.is_empty(), done, what)
         };
-        let target = if forward {
-            hits.iter().find(|h| h.offset > self.cursor).copied()
-        } else {
-            hits.iter().rev().find(|h| h.offset < self.cursor).copied()
-        };
-        let beyond_kept = (hits.len() as u64) < total && hits.last().is_some_and(|h| h.offset <= self.cursor);
         match target {
             Some(hit) if !beyond_kept || forward => self.jump(hit).await,
             _ if beyond_kept => {
                 // Past the hits kept in memory: stream from the last one to find the way on.
-                let last = *hits.last().expect("beyond_kept has a last hit");
+                let last = last.expect("beyond_kept has a last hit");
                 self.find_beyond(last, forward);
                 self.edit(|d| {
                     d.notice = Some(format!(
@@ -458,9 +476,9 @@ impl Driver {
                 Ok(())
             }
             _ => {
-                let note = if hits.is_empty() && !done {
+                let note = if empty && !done {
                     format!("no {what} yet; still reading the log")
-                } else if hits.is_empty() {
+                } else if empty {
                     format!("no {what} in this log")
                 } else if !done && forward {
                     format!("no further {what} yet; still reading the log")
@@ -493,11 +511,12 @@ impl Driver {
             });
         })
         .abort_handle();
-        self.children.0.push(handle);
+        self.children.push(handle);
     }
 
     /// Put a hit on the current line, a third down the screen.
     async fn jump(&mut self, hit: Hit) -> Result<(), HttpError> {
+        self.follow = false;
         self.cursor = hit.offset;
         self.cursor_line = Some(hit.line);
         let (top, steps) = self.back_counted(hit.offset, self.height / 3).await?;
@@ -628,18 +647,36 @@ impl Driver {
             }
         };
         self.cursor_line = self.top_line.map(|t| t + position as u64);
+        let search = self.search.as_ref();
         let lines: Vec<ShownLine> = raw
             .iter()
             .enumerate()
-            .map(|(i, l)| ShownLine {
-                offset: l.offset,
-                number: self.top_line.map(|t| t + i as u64 + 1),
-                text: text::clean(&l.bytes),
-                error: self.rules.classify_bytes(&text::visible(&l.bytes)).map(|k| k as u16),
+            .map(|(i, l)| {
+                let text = text::clean(&l.bytes);
+                let matches = search
+                    .map(|m| {
+                        m.line
+                            .find_iter(text.text.as_bytes())
+                            .filter(|x| x.end() > x.start())
+                            .map(|x| (x.start(), x.end()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ShownLine {
+                    offset: l.offset,
+                    number: self.top_line.map(|t| t + i as u64 + 1),
+                    error: self.rules.classify_bytes(&text::visible(&l.bytes)).map(|k| k as u16),
+                    text,
+                    matches,
+                }
             })
             .collect();
         let at_end = raw.last().is_none_or(|l| l.next >= self.pager.size);
-        let following = at_end && !self.pager.complete && position + 1 >= raw.len();
+        // Reaching the last line starts following; only moving away (below) stops it.
+        if at_end && position + 1 >= raw.len() {
+            self.follow = true;
+        }
+        let following = self.follow && !self.pager.complete;
         let (size, complete, cursor) = (self.pager.size, self.pager.complete, self.cursor);
         self.edit(|d| {
             d.lines = lines;
@@ -661,13 +698,13 @@ impl Driver {
         let changed = self.changed.clone();
         let handle = tokio::spawn(async move {
             let note = match write_log(&source, &path, &doc, &changed).await {
-                Ok(bytes) => format!("wrote {} to {}", human_bytes(bytes), path.display()),
+                Ok(bytes) => format!("wrote {} to {}", crate::model::human_size(bytes), path.display()),
                 Err(e) => format!("could not write {}: {e}", path.display()),
             };
             edit(&doc, &changed, |d| d.notice = Some(note));
         })
         .abort_handle();
-        self.children.0.push(handle);
+        self.children.push(handle);
     }
 }
 
@@ -933,19 +970,4 @@ async fn write_log(
     }
     out.flush().await?;
     Ok(written)
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }

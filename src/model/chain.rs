@@ -1127,8 +1127,10 @@ fn utc_minute(t: chrono::DateTime<chrono::Utc>) -> String {
     )
 }
 
-fn human_size(bytes: u64) -> String {
+/// A size for people: B, KB, MB, GB.
+pub fn human_size(bytes: u64) -> String {
     match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
         b => format!("{b} B"),

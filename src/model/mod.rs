@@ -25,7 +25,7 @@ pub use awx::{AwxApproval, AwxJob, AwxJobStatus, AwxKind, AwxMissingTemplate, Aw
 pub use build::{
     Build, BuildArtifact, Cause, LoadSummary, ParamDef, ParamKind, PendingInput, Stage, StageError, TestCounts,
 };
-pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource};
+pub use chain::{Candidate, ChainConfig, Link, LinkKind, LinkStatus, TestSource, human_size};
 pub use cluster::{
     ANNOTATION_CHANGE_CAUSE, ANNOTATION_RESTARTED_AT, ANNOTATION_REVISION, ANNOTATION_STARTED_BY, ClusterChange,
     ClusterKind, ClusterObject, ClusterObjects, ClusterState, Condition, ContainerSpec, ContainerStatusInfo,

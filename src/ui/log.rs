@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Ctx;
-use crate::logview::session::human_bytes;
 use crate::logview::text::{AnsiColor, AnsiStyle};
 use crate::logview::{LogDoc, Origin, ShownLine};
+use crate::model::human_size as human_bytes;
 
 /// Rows the log's own header takes (title and summary).
 const HEADER_ROWS: u16 = 2;
@@ -61,15 +61,11 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, doc: &LogDoc) {
         .max()
         .map_or(1, |n| n.to_string().len())
         .max(4);
-    let search = doc
-        .search
-        .as_ref()
-        .and_then(|s| crate::logview::scan::SearchMatcher::new(&s.pattern).ok());
     let lines: Vec<Line> = doc
         .lines
         .iter()
         .take(body.height as usize)
-        .map(|l| render_line(l, doc, ctx, gutter, search.as_ref()))
+        .map(|l| render_line(l, doc, ctx, gutter))
         .collect();
     frame.render_widget(Paragraph::new(lines), body);
 }
@@ -171,13 +167,7 @@ fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
     Line::from(spans)
 }
 
-fn render_line<'a>(
-    line: &'a ShownLine,
-    doc: &LogDoc,
-    ctx: &Ctx,
-    gutter: usize,
-    search: Option<&crate::logview::scan::SearchMatcher>,
-) -> Line<'a> {
+fn render_line<'a>(line: &'a ShownLine, doc: &LogDoc, ctx: &Ctx, gutter: usize) -> Line<'a> {
     let t = ctx.theme;
     let current = line.offset == doc.cursor;
     let number = line
@@ -189,16 +179,7 @@ fn render_line<'a>(
         None => Span::raw("  "),
     };
     let mut spans = vec![Span::styled(format!("{number} "), t.style("log.gutter")), marker];
-    // Search matches, as char ranges of the plain text.
-    let matches: Vec<(usize, usize)> = search
-        .map(|m| {
-            m.line
-                .find_iter(line.text.text.as_bytes())
-                .filter(|x| x.end() > x.start())
-                .map(|x| (x.start(), x.end()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let matches = &line.matches;
     let mut at = 0usize;
     for run in &line.text.runs {
         let base = if t.colorless {
@@ -214,7 +195,7 @@ fn render_line<'a>(
         let end = at + run.text.len();
         // Split the run where matches start and end.
         let mut pos = at;
-        for &(s, e) in &matches {
+        for &(s, e) in matches {
             if e <= pos || s >= end {
                 continue;
             }
