@@ -90,45 +90,51 @@ pub async fn node_tail(req: &LogRequest, rules: &ErrorRules) -> Result<Option<(B
             JenkinsClient::segment(stage_id)
         ))
         .await?;
-    // The step that failed; else the last one that ran.
-    let step = describe
-        .stage_flow_nodes
+    // The step that failed first; then the others from the last (an unstable stage's `junit`
+    // step says little, the `mvn` step before it says why). A few small requests at most.
+    let nodes = &describe.stage_flow_nodes;
+    let failed = |n: &&FlowNode| n.status == "FAILED" || n.status == "UNSTABLE" || n.error.is_some();
+    let candidates = nodes
         .iter()
         .rev()
-        .find(|n| n.status == "FAILED" || n.error.is_some())
-        .or_else(|| describe.stage_flow_nodes.last());
-    let Some(step) = step else {
-        return Ok(None);
-    };
-    let url = match step.links.as_ref().and_then(|l| l.log.as_ref()) {
-        Some(h) => absolute(req.client.base(), &h.href),
-        None => format!(
-            "{}execution/node/{}/wfapi/log",
-            req.build_url,
-            JenkinsClient::segment(&step.id)
-        ),
-    };
-    let log: NodeLog = req.client.get_json(&url).await?;
-    let text = html_to_text(&log.text);
-    let has_error = text
-        .split('\n')
-        .any(|line| rules.classify_bytes(&super::text::visible(line.as_bytes())).is_some());
-    if !has_error {
-        return Ok(None);
+        .filter(failed)
+        .chain(nodes.iter().rev().filter(|n| !failed(n)))
+        .take(MAX_STEPS_TRIED);
+    for step in candidates {
+        let url = match step.links.as_ref().and_then(|l| l.log.as_ref()) {
+            Some(h) => absolute(req.client.base(), &h.href),
+            None => format!(
+                "{}execution/node/{}/wfapi/log",
+                req.build_url,
+                JenkinsClient::segment(&step.id)
+            ),
+        };
+        let log: NodeLog = req.client.get_json(&url).await?;
+        let text = html_to_text(&log.text);
+        let has_error = text
+            .split('\n')
+            .any(|line| rules.classify_bytes(&super::text::visible(line.as_bytes())).is_some());
+        if !has_error {
+            continue;
+        }
+        let name = match &step.description {
+            Some(d) if !d.is_empty() => format!("{}: {d}", step.name),
+            _ => step.name.clone(),
+        };
+        return Ok(Some((
+            Bytes::from(text),
+            Origin::NodeTail {
+                step: name,
+                length: log.length,
+                truncated: log.has_more,
+            },
+        )));
     }
-    let name = match &step.description {
-        Some(d) if !d.is_empty() => format!("{}: {d}", step.name),
-        _ => step.name.clone(),
-    };
-    Ok(Some((
-        Bytes::from(text),
-        Origin::NodeTail {
-            step: name,
-            length: log.length,
-            truncated: log.has_more,
-        },
-    )))
+    Ok(None)
 }
+
+/// Steps of the stage whose node logs are read before giving up for the console.
+const MAX_STEPS_TRIED: usize = 3;
 
 /// A link from a Jenkins payload (`/jenkins/job/x/…`, absolute path) against the server.
 fn absolute(base: &url::Url, href: &str) -> String {

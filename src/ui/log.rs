@@ -73,18 +73,22 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, doc: &LogDoc) {
 fn title_line<'a>(doc: &'a LogDoc, ctx: &Ctx) -> Line<'a> {
     let t = ctx.theme;
     let mut spans = vec![Span::styled(format!(" {} ", doc.title), t.style("ui.title"))];
-    let what = match &doc.origin {
-        Origin::Opening => "opening…".to_string(),
+    // What this text is comes first: a long step description may not fit, the TAIL mark must.
+    let (what, step) = match &doc.origin {
+        Origin::Opening => ("opening…".to_string(), None),
         Origin::NodeTail {
             step,
             length,
             truncated: true,
-        } => format!(
-            "{step} · TAIL: the last {} of {} (f: whole console)",
-            human_bytes(doc.size),
-            human_bytes(*length)
+        } => (
+            format!(
+                "TAIL: the last {} of {} (f: whole console)",
+                human_bytes(doc.size),
+                human_bytes(*length)
+            ),
+            Some(step),
         ),
-        Origin::NodeTail { step, .. } => format!("{step} · the step's whole log (f: whole console)"),
+        Origin::NodeTail { step, .. } => ("the step's whole log (f: whole console)".to_string(), Some(step)),
         Origin::Console => {
             let state = if doc.complete {
                 String::new()
@@ -93,7 +97,7 @@ fn title_line<'a>(doc: &'a LogDoc, ctx: &Ctx) -> Line<'a> {
             } else {
                 " · still running (G follows)".to_string()
             };
-            format!("console · {}{state}", human_bytes(doc.size))
+            (format!("console · {}{state}", human_bytes(doc.size)), None)
         }
     };
     let tail = matches!(doc.origin, Origin::NodeTail { truncated: true, .. });
@@ -107,6 +111,9 @@ fn title_line<'a>(doc: &'a LogDoc, ctx: &Ctx) -> Line<'a> {
     ));
     if let Some(p) = &doc.problem {
         spans.push(Span::styled(format!("  ⚠ {p}"), t.style("ui.error")));
+    }
+    if let Some(step) = step {
+        spans.push(Span::styled(format!(" · {step}"), t.style("ui.muted")));
     }
     Line::from(spans)
 }
