@@ -74,6 +74,24 @@ async fn a_huge_console_is_paged_indexed_and_searched_in_bounded_memory() {
     assert_eq!(first.origin, Origin::Console);
     assert_eq!(first.lines[0].number, Some(1));
 
+    // At once, before the error pass is through: to the bottom, then one error back. The view
+    // reads backwards from the bottom rather than waiting for the pass to get there.
+    session.send(Command::Bottom);
+    let bottom = until(&session, "the bottom, early", |d| {
+        d.current().is_some_and(|l| l.offset > fact.last_error.offset)
+    })
+    .await;
+    session.send(Command::Prev);
+    let early = until(&session, "the last error, early", |d| {
+        d.cursor < bottom.cursor && d.current().is_some_and(|l| l.error.is_some())
+    })
+    .await;
+    println!(
+        "log_large: G N landed with the error pass at {} of {} MiB",
+        early.errors.scanned >> 20,
+        fact.total_bytes >> 20
+    );
+
     // The error pass reads it all, counts every line, and finds every error the simulator planted.
     let done = until(&session, "the error pass", |d| d.errors_done).await;
     assert_eq!(done.errors.lines, fact.total_lines);
@@ -88,6 +106,12 @@ async fn a_huge_console_is_paged_indexed_and_searched_in_bounded_memory() {
         );
     }
     let last = *done.errors.hits.last().unwrap();
+    assert_eq!(early.cursor, last.offset, "the early jump found the last error");
+    // Its line number, unknown when it landed, is learnt once the pass has passed it.
+    until(&session, "the early jump's line number", |d| {
+        d.current().is_some_and(|l| l.number == Some(last.line + 1))
+    })
+    .await;
     assert!(last.line + 1 >= fact.last_error.line);
     assert!(
         done.index.checkpoints.len() as u64 >= fact.total_lines / flightdeck::logview::scan::STRIDE,

@@ -38,6 +38,7 @@ pub trait LineMatcher: Send {
 }
 
 /// The error rules as a matcher.
+#[derive(Clone)]
 pub struct ErrorMatcher {
     rules: ErrorRules,
     any: Regex,

@@ -13,7 +13,7 @@ use super::doc::{LogDoc, Origin, SearchState, ShownLine};
 use super::open::{LogRequest, node_tail};
 use super::pager::Pager;
 use super::rules::ErrorRules;
-use super::scan::{ErrorMatcher, Hit, LineMatcher, Scanner, SearchMatcher};
+use super::scan::{ErrorMatcher, Hit, LineMatcher, MAX_LINE, Scanner, SearchMatcher};
 use super::source::LogSource;
 use super::text;
 use crate::sources::http::HttpError;
@@ -22,6 +22,8 @@ use crate::sources::http::HttpError;
 pub const HIT_CAP: usize = 50_000;
 /// How often a pass shows its progress.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+/// A find backwards from the cursor reads blocks of this size.
+const BACK_BLOCK: u64 = 1 << 20;
 /// How often a running build's console is asked for more.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
@@ -95,14 +97,33 @@ impl std::fmt::Debug for LogSession {
     }
 }
 
+/// What `n`/`N` can tell from the hits a pass has kept.
+struct StepView {
+    target: Option<Hit>,
+    last: Option<Hit>,
+    /// The cursor is past the last kept hit and more were counted.
+    beyond_kept: bool,
+    empty: bool,
+    done: bool,
+    /// How far the pass has judged.
+    scanned: u64,
+    what: &'static str,
+}
+
 /// What the background passes tell the driver.
 enum Event {
     /// The error pass moved on.
     Errors { size: u64, complete: bool, done: bool },
     /// A search pass moved on.
     Search { generation: u64, done: bool },
-    /// A directed find (beyond the kept hits) ended.
-    Found { generation: u64, hit: Option<Hit> },
+    /// A directed find (beyond the kept hits, or near the cursor) ended. `numbered`: the hit's
+    /// line number is known (a find near the cursor starts where no line is counted).
+    Found {
+        finding: u64,
+        hit: Option<Hit>,
+        numbered: bool,
+        forward: bool,
+    },
 }
 
 /// Tasks that die with the driver.
@@ -146,6 +167,9 @@ struct Driver {
     follow: bool,
     search: Option<SearchMatcher>,
     generation: u64,
+    /// The `n`/`N` find in flight (each key press or move supersedes the last).
+    finding: u64,
+    find_task: Option<AbortHandle>,
     /// A search just started: land on its first match at or after the cursor when it comes.
     search_jump: bool,
     scan: Option<AbortHandle>,
@@ -175,6 +199,8 @@ impl Driver {
             follow: false,
             search: None,
             generation: 0,
+            finding: 0,
+            find_task: None,
             search_jump: false,
             scan: None,
             search_task: None,
@@ -276,6 +302,10 @@ impl Driver {
 
     async fn command(&mut self, command: Command) -> Result<(), HttpError> {
         self.edit(|d| d.notice = None);
+        if !matches!(command, Command::Resize(_) | Command::Write) {
+            // A find still running must not move the view after the operator has.
+            self.cancel_find();
+        }
         match command {
             Command::Resize(h) => {
                 self.height = h.max(1);
@@ -353,7 +383,7 @@ impl Driver {
                 {
                     // Open on the first error, once it is known, unless the operator has moved.
                     self.moved = true;
-                    self.jump(hit).await?;
+                    self.jump(hit.offset, Some(hit.line)).await?;
                     return self.refresh().await;
                 }
                 if grew && self.follow {
@@ -381,13 +411,13 @@ impl Driver {
                 };
                 if let Some(hit) = hit {
                     self.search_jump = false;
-                    self.jump(hit).await?;
+                    self.jump(hit.offset, Some(hit.line)).await?;
                     self.refresh().await?;
                 } else if done {
                     self.search_jump = false;
                     match first {
                         Some(hit) => {
-                            self.jump(hit).await?;
+                            self.jump(hit.offset, Some(hit.line)).await?;
                             self.edit(|d| d.notice = Some("search wrapped to the top".into()));
                             self.refresh().await?;
                         }
@@ -399,16 +429,33 @@ impl Driver {
                     }
                 }
             }
-            Event::Found { generation, hit } => {
-                if generation != self.generation {
+            Event::Found {
+                finding,
+                hit,
+                numbered,
+                forward,
+            } => {
+                if finding != self.finding {
                     return Ok(());
                 }
+                self.find_task = None;
+                self.edit(|d| d.notice = None);
                 match hit {
                     Some(hit) => {
-                        self.jump(hit).await?;
+                        self.jump(hit.offset, numbered.then_some(hit.line)).await?;
                         self.refresh().await?;
                     }
-                    None => self.edit(|d| d.notice = Some("no further match".into())),
+                    None if numbered || forward => {
+                        let what = if self.search.is_some() { "match" } else { "error" };
+                        let way = if forward { "further" } else { "earlier" };
+                        self.edit(|d| d.notice = Some(format!("no {way} {what}")));
+                    }
+                    None => {
+                        // Nothing between the pass and the cursor: the kept hits answer.
+                        let view = self.step_view(false)?;
+                        self.step_kept(view, false).await?;
+                        self.refresh().await?;
+                    }
                 }
             }
         }
@@ -442,45 +489,61 @@ impl Driver {
 
     /// `n` / `N`: the next or previous search match, or error.
     async fn step(&mut self, forward: bool) -> Result<(), HttpError> {
-        // Decided under the lock: the kept hits can be 50,000 long, not worth a copy per key.
-        let (target, last, beyond_kept, empty, done, what) = {
-            let d = self
-                .doc
-                .lock()
-                .map_err(|_| HttpError::Request("log state poisoned".into()))?;
-            let (hits, total, done, what) = match &d.search {
-                Some(s) => (&s.found.hits, s.found.total, s.done, "match"),
-                None => (&d.errors.hits, d.errors.total, d.errors_done, "error"),
-            };
-            let target = if forward {
-                hits.iter().find(|h| h.offset > self.cursor).copied()
-            } else {
-                hits.iter().rev().find(|h| h.offset < self.cursor).copied()
-            };
-            let last = hits.last().copied();
-            let beyond_kept = (hits.len() as u64) < total && last.is_some_and(|h| h.offset <= self.cursor);
-            (target, last, beyond_kept, hits.is_empty(), done, what)
+        let view = self.step_view(forward)?;
+        if !view.done && view.scanned < self.cursor {
+            // The pass has not reached the cursor yet (`G` then `N` on a big log): what lies
+            // between is unknown, so look from the cursor itself instead of waiting for the pass.
+            self.find_near(forward, view.what);
+            return Ok(());
+        }
+        self.step_kept(view, forward).await
+    }
+
+    /// What the kept hits say about `n`/`N`, decided under the lock: they can be 50,000 long,
+    /// not worth a copy per key.
+    fn step_view(&self, forward: bool) -> Result<StepView, HttpError> {
+        let d = self
+            .doc
+            .lock()
+            .map_err(|_| HttpError::Request("log state poisoned".into()))?;
+        let (found, done, what) = match &d.search {
+            Some(s) => (&s.found, s.done, "match"),
+            None => (&d.errors, d.errors_done, "error"),
         };
-        match target {
-            Some(hit) if !beyond_kept || forward => self.jump(hit).await,
-            _ if beyond_kept => {
+        let hits = &found.hits;
+        let target = if forward {
+            hits.iter().find(|h| h.offset > self.cursor).copied()
+        } else {
+            hits.iter().rev().find(|h| h.offset < self.cursor).copied()
+        };
+        let last = hits.last().copied();
+        Ok(StepView {
+            target,
+            last,
+            beyond_kept: (hits.len() as u64) < found.total && last.is_some_and(|h| h.offset <= self.cursor),
+            empty: hits.is_empty(),
+            done,
+            scanned: found.scanned,
+            what,
+        })
+    }
+
+    async fn step_kept(&mut self, view: StepView, forward: bool) -> Result<(), HttpError> {
+        let what = view.what;
+        match view.target {
+            Some(hit) if !view.beyond_kept || forward => self.jump(hit.offset, Some(hit.line)).await,
+            _ if view.beyond_kept => {
                 // Past the hits kept in memory: stream from the last one to find the way on.
-                let last = last.expect("beyond_kept has a last hit");
-                self.find_beyond(last, forward);
-                self.edit(|d| {
-                    d.notice = Some(format!(
-                        "looking for the {} {what}…",
-                        if forward { "next" } else { "previous" }
-                    ))
-                });
+                let last = view.last.expect("beyond_kept has a last hit");
+                self.find_beyond(last, forward, what);
                 Ok(())
             }
             _ => {
-                let note = if empty && !done {
+                let note = if view.empty && !view.done {
                     format!("no {what} yet; still reading the log")
-                } else if empty {
+                } else if view.empty {
                     format!("no {what} in this log")
-                } else if !done && forward {
+                } else if !view.done && forward {
                     format!("no further {what} yet; still reading the log")
                 } else {
                     format!("no {} {what}", if forward { "further" } else { "earlier" })
@@ -491,37 +554,100 @@ impl Driver {
         }
     }
 
+    /// Forget the find in flight: its answer would move a view the operator has moved since.
+    fn cancel_find(&mut self) {
+        self.finding += 1;
+        if let Some(t) = self.find_task.take() {
+            t.abort();
+        }
+    }
+
+    fn spawn_find(&mut self, forward: bool, what: &str, find: impl Future<Output = Event> + Send + 'static) {
+        let handle = tokio::spawn({
+            let events = self.events_tx.clone();
+            async move {
+                let _ = events.send(find.await);
+            }
+        })
+        .abort_handle();
+        self.children.push(handle.clone());
+        self.find_task = Some(handle);
+        let way = if forward { "next" } else { "previous" };
+        self.edit(|d| d.notice = Some(format!("looking for the {way} {what}…")));
+    }
+
     /// Stream from `last` (a kept hit) to the next hit after the cursor, or the last before it.
-    fn find_beyond(&mut self, last: Hit, forward: bool) {
-        self.generation += 1;
-        let generation = self.generation;
+    fn find_beyond(&mut self, last: Hit, forward: bool, what: &str) {
+        self.cancel_find();
+        let finding = self.finding;
         let cursor = self.cursor;
         let source = self.pager.source().clone();
-        let events = self.events_tx.clone();
         let search = self.search.clone();
         let rules = self.rules.clone();
-        let handle = tokio::spawn(async move {
+        self.spawn_find(forward, what, async move {
             let hit = match search {
                 Some(m) => find_from(&source, m, last, cursor, forward).await,
                 None => find_from(&source, ErrorMatcher::new(rules), last, cursor, forward).await,
             };
-            let _ = events.send(Event::Found {
-                generation,
+            Event::Found {
+                finding,
                 hit: hit.ok().flatten(),
-            });
-        })
-        .abort_handle();
-        self.children.push(handle);
+                numbered: true,
+                forward,
+            }
+        });
     }
 
-    /// Put a hit on the current line, a third down the screen.
-    async fn jump(&mut self, hit: Hit) -> Result<(), HttpError> {
+    /// Look for the next hit after the cursor, or the previous one back to where the pass has
+    /// read, from the cursor itself. The hit's line number is learnt when the pass gets there.
+    fn find_near(&mut self, forward: bool, what: &str) {
+        self.cancel_find();
+        let finding = self.finding;
+        let cursor = self.cursor;
+        let source = self.pager.source().clone();
+        let search = self.search.clone();
+        let rules = self.rules.clone();
+        let doc = self.doc.clone();
+        let searching = search.is_some();
+        // Where the pass is now: below it, the kept hits know.
+        let floor = move || {
+            doc.lock()
+                .ok()
+                .map(|d| match (&d.search, searching) {
+                    (Some(s), true) => s.found.scanned,
+                    _ => d.errors.scanned,
+                })
+                .unwrap_or(0)
+        };
+        self.spawn_find(forward, what, async move {
+            let from = Hit {
+                offset: cursor,
+                line: 0,
+                kind: 0,
+            };
+            let hit = match (search, forward) {
+                (Some(m), true) => find_from(&source, m, from, cursor, true).await,
+                (None, true) => find_from(&source, ErrorMatcher::new(rules), from, cursor, true).await,
+                (Some(m), false) => find_before(&source, &m, cursor, floor, BACK_BLOCK).await,
+                (None, false) => find_before(&source, &ErrorMatcher::new(rules), cursor, floor, BACK_BLOCK).await,
+            };
+            Event::Found {
+                finding,
+                hit: hit.ok().flatten(),
+                numbered: false,
+                forward,
+            }
+        });
+    }
+
+    /// Put a line on the cursor, a third down the screen. Its number may be unknown yet.
+    async fn jump(&mut self, offset: u64, line: Option<u64>) -> Result<(), HttpError> {
         self.follow = false;
-        self.cursor = hit.offset;
-        self.cursor_line = Some(hit.line);
-        let (top, steps) = self.back_counted(hit.offset, self.height / 3).await?;
+        self.cursor = offset;
+        self.cursor_line = line;
+        let (top, steps) = self.back_counted(offset, self.height / 3).await?;
         self.top = top;
-        self.top_line = hit.line.checked_sub(steps);
+        self.top_line = line.and_then(|l| l.checked_sub(steps));
         Ok(())
     }
 
@@ -748,10 +874,12 @@ async fn error_pass(
                     scanner.feed(&chunk);
                     if last.elapsed() >= PUBLISH_EVERY {
                         last = Instant::now();
-                        publish_errors(&scanner, &mut published, size, false, false, &doc, &changed);
+                        // Whether more will come is the server's word (X-More-Data), not the
+                        // pass's: a finished build is not "still running" while it is read.
+                        publish_errors(&scanner, &mut published, size, !more, false, &doc, &changed);
                         let _ = events.send(Event::Errors {
                             size,
-                            complete: false,
+                            complete: !more,
                             done: false,
                         });
                     }
@@ -922,6 +1050,51 @@ async fn find_from<M: LineMatcher>(
     }
 }
 
+/// The last hit before `cursor` (a line start), reading backwards a block at a time, down to
+/// `floor()`: where the pass is, a line start below which its kept hits know the answer. The hit
+/// carries no line number.
+async fn find_before<M: LineMatcher + Clone>(
+    source: &LogSource,
+    matcher: &M,
+    cursor: u64,
+    floor: impl Fn() -> u64,
+    block: u64,
+) -> Result<Option<Hit>, HttpError> {
+    let mut end = cursor;
+    // The bytes from `end` to the first line start after it: the tail of a line that began in a
+    // block not read yet.
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let floor = floor();
+        if end <= floor {
+            return Ok(None);
+        }
+        let start = end.saturating_sub(block).max(floor);
+        let (mut bytes, _, _) = source.read(start, (end - start) as usize).await?;
+        if bytes.len() as u64 != end - start {
+            // The log shrank under us (it was replaced): nothing sensible to find.
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&pending);
+        // The first line is whole only at the floor; elsewhere it waits for the block before.
+        let skip = if start == floor {
+            0
+        } else {
+            memchr::memchr(b'\n', &bytes).map_or(bytes.len(), |p| p + 1)
+        };
+        let mut scanner = Scanner::new(matcher.clone(), start + skip as u64, 0, usize::MAX, false);
+        scanner.feed(&bytes[skip..]);
+        scanner.finish();
+        if let Some(hit) = scanner.found.hits.iter().rev().find(|h| h.offset < cursor) {
+            return Ok(Some(*hit));
+        }
+        // A line longer than the scanner judges whole is cut there too: its head is not kept.
+        bytes.truncate(if skip <= MAX_LINE { skip } else { 0 });
+        pending = bytes;
+        end = start;
+    }
+}
+
 async fn write_log(
     source: &LogSource,
     path: &std::path::Path,
@@ -970,4 +1143,67 @@ async fn write_log(
     }
     out.flush().await?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Line starts of the lines the rules call errors, the slow obvious way.
+    fn error_starts(log: &str) -> Vec<u64> {
+        let rules = ErrorRules::defaults();
+        let mut at = 0u64;
+        let mut out = Vec::new();
+        for line in log.split_inclusive('\n') {
+            if rules.classify(line.trim_end_matches('\n')).is_some() {
+                out.push(at);
+            }
+            at += line.len() as u64;
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn finding_backwards_from_any_line_agrees_with_a_plain_scan() {
+        let mut log = String::new();
+        for i in 0..200 {
+            match i % 37 {
+                5 => log.push_str("[ERROR] BUILD FAILURE\n"),
+                11 => log.push_str(&format!("{}\n", "x".repeat(300))),
+                20 => log.push_str("Caused by: java.net.SocketTimeoutException: Read timed out\n"),
+                _ => log.push_str(&format!("[INFO] line {i}\n")),
+            }
+        }
+        let errors = error_starts(&log);
+        assert!(errors.len() > 5);
+        let source = LogSource::Memory(bytes::Bytes::from(log.clone()));
+        let matcher = ErrorMatcher::new(ErrorRules::defaults());
+        let starts: Vec<u64> = std::iter::once(0)
+            .chain(log.match_indices('\n').map(|(i, _)| i as u64 + 1))
+            .filter(|&o| o < log.len() as u64)
+            .collect();
+        for block in [16u64, 64, 1 << 20] {
+            for &cursor in &starts {
+                let want = errors.iter().rev().find(|&&e| e < cursor).copied();
+                let got = find_before(&source, &matcher, cursor, || 0, block)
+                    .await
+                    .unwrap()
+                    .map(|h| h.offset);
+                assert_eq!(got, want, "cursor {cursor}, block {block}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn finding_backwards_stops_where_the_pass_has_read() {
+        let log = "[ERROR] BUILD FAILURE\n[INFO] a\n[INFO] b\n[INFO] c\n";
+        let source = LogSource::Memory(bytes::Bytes::from(log));
+        let matcher = ErrorMatcher::new(ErrorRules::defaults());
+        let cursor = log.rfind("[INFO] c").unwrap() as u64;
+        let floor = log.find("[INFO] a").unwrap() as u64;
+        let got = find_before(&source, &matcher, cursor, || floor, 8).await.unwrap();
+        assert_eq!(got, None, "below the floor, the kept hits answer");
+        let got = find_before(&source, &matcher, cursor, || 0, 8).await.unwrap();
+        assert_eq!(got.map(|h| h.offset), Some(0));
+    }
 }
