@@ -14,7 +14,7 @@ use super::open::{LogRequest, node_tail};
 use super::pager::Pager;
 use super::rules::ErrorRules;
 use super::scan::{ErrorMatcher, Hit, LineMatcher, MAX_LINE, Scanner, SearchMatcher};
-use super::source::LogSource;
+use super::source::{LogSource, Opened};
 use super::text;
 use crate::sources::http::HttpError;
 
@@ -866,32 +866,18 @@ async fn error_pass(
             }
         };
         let (size, more) = (opened.text_size, opened.more);
-        let mut last = Instant::now();
-        let mut broke = None;
-        loop {
-            match opened.chunk().await {
-                Ok(Some(chunk)) => {
-                    scanner.feed(&chunk);
-                    if last.elapsed() >= PUBLISH_EVERY {
-                        last = Instant::now();
-                        // Whether more will come is the server's word (X-More-Data), not the
-                        // pass's: a finished build is not "still running" while it is read.
-                        publish_errors(&scanner, &mut published, size, !more, false, &doc, &changed);
-                        let _ = events.send(Event::Errors {
-                            size,
-                            complete: !more,
-                            done: false,
-                        });
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    broke = Some(e);
-                    break;
-                }
-            }
-        }
-        if let Some(e) = broke {
+        let streamed = stream(&mut opened, &mut scanner, |scanner| {
+            // Whether more will come is the server's word (X-More-Data), not the pass's: a
+            // finished build is not "still running" while it is read.
+            publish_errors(scanner, &mut published, size, !more, false, &doc, &changed);
+            let _ = events.send(Event::Errors {
+                size,
+                complete: !more,
+                done: false,
+            });
+        })
+        .await;
+        if let Err(e) = streamed {
             failures += 1;
             let text = format!("{e} (resuming at byte {})", scanner.fed());
             edit(&doc, &changed, |d| d.problem = Some(text));
@@ -991,27 +977,36 @@ async fn search_pass(
             return;
         }
     };
-    let mut last = Instant::now();
-    loop {
-        match opened.chunk().await {
-            Ok(Some(chunk)) => {
-                scanner.feed(&chunk);
-                if last.elapsed() >= PUBLISH_EVERY {
-                    last = Instant::now();
-                    scanner.judge_complete_lines();
-                    publish(&scanner, &mut published, false);
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                let text = format!("search stopped at byte {}: {e}", scanner.fed());
-                edit(&doc, &changed, |d| d.notice = Some(text));
-                break;
-            }
-        }
+    let streamed = stream(&mut opened, &mut scanner, |scanner| {
+        scanner.judge_complete_lines();
+        publish(scanner, &mut published, false);
+    })
+    .await;
+    if let Err(e) = streamed {
+        let text = format!("search stopped at byte {}: {e}", scanner.fed());
+        edit(&doc, &changed, |d| d.notice = Some(text));
     }
     scanner.finish();
     publish(&scanner, &mut published, true);
+}
+
+/// Feed an answer's body to a scanner, letting `progress` show it at most every
+/// `PUBLISH_EVERY`. Ends at the body's end, or at the error that cut it (the scanner keeps what
+/// it was fed, so a retry resumes from `scanner.fed()`).
+async fn stream<M: LineMatcher>(
+    opened: &mut Opened,
+    scanner: &mut Scanner<M>,
+    mut progress: impl FnMut(&mut Scanner<M>),
+) -> Result<(), HttpError> {
+    let mut last = Instant::now();
+    while let Some(chunk) = opened.chunk().await? {
+        scanner.feed(&chunk);
+        if last.elapsed() >= PUBLISH_EVERY {
+            last = Instant::now();
+            progress(scanner);
+        }
+    }
+    Ok(())
 }
 
 /// From a kept hit, stream on to the first hit after `cursor` (forward) or the last one before it.
