@@ -173,6 +173,7 @@
 //! when "Publish to Nexus" ends. A new pull request opens 3–20 minutes after
 //! the push and collects its reviews over the next half hour.
 
+mod accept;
 mod api;
 mod awx;
 mod bigconsole;

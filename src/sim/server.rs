@@ -1,25 +1,19 @@
-//! The HTTP side of the simulator: hyper 1 accept loop (HTTP/1, one task per
-//! connection), request recording, fault injection, Basic auth and CSRF
+//! The HTTP side of the simulator: request recording, fault injection, Basic auth and CSRF
 //! crumbs, in front of the router in `routes.rs`.
 
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
+use super::accept::accept;
 use super::api::{ApiReq, System};
 use super::faults::{Fault, FaultRequest, lock};
 use super::images::{self, ImageSystem, ImgReq};
@@ -33,67 +27,7 @@ const MAX_BODY: usize = 1024 * 1024;
 
 /// Accepts connections until the task is aborted.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("sim: accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let reset = Arc::new(AtomicBool::new(false));
-            let io = TokioIo::new(ResettableStream {
-                inner: stream,
-                reset: reset.clone(),
-            });
-            let svc = service_fn(move |req| handle(shared.clone(), reset.clone(), req));
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .keep_alive(true)
-                .serve_connection(io, svc);
-            if let Err(e) = conn.await {
-                tracing::debug!("sim: connection ended: {e}");
-            }
-        });
-    }
-}
-
-/// A TCP stream that, when asked to, closes with RST instead of FIN so the
-/// client sees a real "connection reset".
-struct ResettableStream {
-    inner: TcpStream,
-    reset: Arc<AtomicBool>,
-}
-
-impl Drop for ResettableStream {
-    fn drop(&mut self) {
-        if self.reset.load(Ordering::SeqCst) {
-            let _ = self.inner.set_zero_linger();
-        }
-    }
-}
-
-impl AsyncRead for ResettableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for ResettableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
+    accept(listener, "sim", move |reset, req| handle(shared.clone(), reset, req)).await;
 }
 
 /// What the router needs to know about a request.

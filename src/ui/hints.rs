@@ -93,7 +93,7 @@ fn normal<'a>(ctx: &Ctx, width: usize) -> Vec<Span<'a>> {
     };
     let releases = matches!(ctx.view.screen, Screen::Board | Screen::Images | Screen::Deploy);
     let inbox = ctx.view.screen == Screen::Inbox;
-    let waiting = waiting || (inbox && !crate::model::inbox::inbox(ctx.state).is_empty());
+    let waiting = waiting || (inbox && !ctx.inbox().is_empty());
     let items: Vec<(A, &str, bool)> = vec![
         (A::MoveDown, "move", true),
         (A::ColumnRight, "link", board),

@@ -45,12 +45,7 @@ fn short_digest(d: &str) -> String {
 }
 
 fn size(bytes: Option<u64>) -> String {
-    match bytes {
-        Some(b) if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        Some(b) if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
-        Some(b) => format!("{b} B"),
-        None => "?".into(),
-    }
+    bytes.map_or_else(|| "?".into(), crate::model::human_size)
 }
 
 fn tags(frame: &mut Frame, area: Rect, ctx: &Ctx, service: &Service) {

@@ -48,6 +48,8 @@ pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
     /// The services the filter lets through, computed once per frame for every pane.
     pub visible: Vec<&'a Service>,
+    /// What waits for a human, computed at most once per frame (the inbox and its hints).
+    inbox: std::cell::OnceCell<Vec<crate::model::inbox::InboxItem>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -60,7 +62,12 @@ impl<'a> Ctx<'a> {
             keymap,
             now,
             visible,
+            inbox: std::cell::OnceCell::new(),
         }
+    }
+
+    pub fn inbox(&self) -> &[crate::model::inbox::InboxItem] {
+        self.inbox.get_or_init(|| crate::model::inbox::inbox(self.state))
     }
 
     pub fn selected_service(&self) -> Option<&'a Service> {
@@ -127,7 +134,7 @@ fn draw_main(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Screen::Quality => quality::draw(frame, area, ctx),
         Screen::Images => images::draw(frame, area, ctx),
         Screen::Deploy => deploy::draw(frame, area, ctx),
-        Screen::Inbox => inbox::draw(frame, area, ctx, &crate::model::inbox::inbox(ctx.state)),
+        Screen::Inbox => inbox::draw(frame, area, ctx, ctx.inbox()),
         Screen::Pipelines => draw_pipelines(frame, area, ctx),
     }
 }

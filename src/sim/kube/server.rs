@@ -7,22 +7,17 @@
 
 use std::convert::Infallible;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
+use super::super::accept::accept;
 use super::super::faults::{Fault, lock};
 use super::super::{RecordedRequest, Shared};
 use super::auth::bearer;
@@ -36,66 +31,8 @@ const MAX_BODY: usize = 1024 * 1024;
 
 /// Accepts connections for cluster `index` until the task is aborted.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, index: usize) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("sim kube: accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let reset = Arc::new(AtomicBool::new(false));
-            let io = TokioIo::new(Resettable {
-                inner: stream,
-                reset: reset.clone(),
-            });
-            let svc = service_fn(move |req| handle(shared.clone(), index, reset.clone(), req));
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .keep_alive(true)
-                .serve_connection(io, svc);
-            if let Err(e) = conn.await {
-                tracing::debug!("sim kube: connection ended: {e}");
-            }
-        });
-    }
-}
-
-/// A TCP stream that can be made to close with RST (the `reset` fault).
-struct Resettable {
-    inner: TcpStream,
-    reset: Arc<AtomicBool>,
-}
-
-impl Drop for Resettable {
-    fn drop(&mut self) {
-        if self.reset.load(Ordering::SeqCst) {
-            let _ = self.inner.set_zero_linger();
-        }
-    }
-}
-
-impl AsyncRead for Resettable {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Resettable {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
+    let handler = move |reset, req| handle(shared.clone(), index, reset, req);
+    accept(listener, "sim kube", handler).await;
 }
 
 fn full(status: StatusCode, content_type: &str, body: Bytes, audit: &str) -> Response<Body> {
