@@ -227,6 +227,31 @@ async fn poll_reads_templates_jobs_tails_and_pending_approvals() {
     );
     let grown = state.job(running.id).unwrap().stdout_tail.clone().unwrap();
     assert_ne!(grown, running_tail, "the running job's output grows");
+    // Only the output's last lines were asked for (a negative `start_line`), and they are its end.
+    let asked = requests.iter().find(|r| r.path == stdout_of(running.id)).unwrap();
+    assert!(
+        asked.query.contains("format=json") && asked.query.contains("start_line=-"),
+        "{}",
+        asked.query
+    );
+    let whole = |id: u64| {
+        let url = format!(
+            "{}/api/v2/jobs/{id}/stdout/?format=txt",
+            estate.awx_url().trim_end_matches('/')
+        );
+        let token = opts.token.clone();
+        async move {
+            let r = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    assert_eq!(grown, flightdeck::sources::awx::map::tail(&whole(running.id).await, 40));
+    // A tail much shorter than the output: the slice is the output's end, colour codes dropped.
+    let failed_output = whole(failed.id).await;
+    assert!(failed_output.lines().count() > 20);
+    let short = client(&estate, &opts).stdout_tail(failed.id, 5).await.unwrap();
+    assert_eq!(short, flightdeck::sources::awx::map::tail(&failed_output, 5));
+    assert!(short.iter().all(|l| !l.contains('\x1b')), "{short:#?}");
     // Workflow launchers are read once.
     assert_eq!(
         requests

@@ -397,8 +397,17 @@ fn stdout(req: &AwxReq<'_>, j: &super::story::Job, now: Ms) -> Reply {
         "ansi" => text(join(&|l| l.ansi()), false),
         "ansi_download" => text(join(&|l| l.ansi()), true),
         "json" | "api" => {
-            let n = lines.len();
-            ok(&json!({"range": {"start": 0, "end": n, "absolute_end": n}, "content": plain()}))
+            // AWX slices the lines as Python does, `lines[start_line:end_line]`, negative
+            // indices counting from the end; the content keeps its colour codes.
+            let n = lines.len() as i64;
+            let int = |name: &str| req.param(name).and_then(|v| v.trim().parse::<i64>().ok());
+            let (start, end) = (int("start_line").unwrap_or(0), int("end_line"));
+            let index = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
+            let (from, to) = (index(start), end.map_or(n as usize, index));
+            let content: String = lines[from..to.max(from)].iter().map(|l| l.ansi() + "\n").collect();
+            let start_actual = if start < 0 { n + start } else { start };
+            let end_actual = if start < 0 { n } else { end.map_or(n, |e| e.min(n)) };
+            ok(&json!({"range": {"start": start_actual, "end": end_actual, "absolute_end": n}, "content": content}))
         }
         "html" => Reply::new(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::api::{ApprovalJson, JobJson, MeJson, PageJson, SurveySpecJson, TemplateJson};
+use super::api::{ApprovalJson, JobJson, MeJson, PageJson, StdoutJson, SurveySpecJson, TemplateJson};
 use super::map;
 use crate::config::{AwxAuth, AwxSourceConfig};
 use crate::model::{AwxJob, AwxKind};
@@ -261,17 +261,25 @@ impl AwxClient {
         Ok(map::job(&json, self.base.as_str(), AwxKind::Workflow))
     }
 
-    /// The last `lines` lines of a playbook job's plain-text output. Output too large to show
-    /// inline is read from the download form instead; either way only its end is kept.
+    /// The last `lines` lines of a playbook job's output. AWX slices the output by line in its
+    /// json form (`start_line`, negative from the end, as a Python slice), so a running job's
+    /// poll costs its last lines, not everything it has printed. Output too large for that form
+    /// is read from the download form instead, keeping only its end.
     pub async fn stdout_tail(&self, id: u64, lines: usize) -> Result<Vec<String>, HttpError> {
-        let text = self
-            .text_tail(&self.api_url(&format!("jobs/{id}/stdout/?format=txt")))
+        // A few more than shown: trailing blank lines are dropped.
+        let from_end = lines + 8;
+        let sliced: StdoutJson = self
+            .get_json(&format!("jobs/{id}/stdout/?format=json&start_line=-{from_end}"))
             .await?;
-        let text = if text.trim_start().starts_with("Standard Output too large to display") {
+        let text = if sliced
+            .content
+            .trim_start()
+            .starts_with("Standard Output too large to display")
+        {
             self.text_tail(&self.api_url(&format!("jobs/{id}/stdout/?format=txt_download")))
                 .await?
         } else {
-            text
+            sliced.content
         };
         Ok(map::tail(&text, lines))
     }
