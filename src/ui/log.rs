@@ -120,6 +120,36 @@ fn title_line<'a>(doc: &'a LogDoc, ctx: &Ctx) -> Line<'a> {
 
 fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
     let t = ctx.theme;
+    let position = match doc.current().and_then(|l| l.number) {
+        _ if doc.notice.is_some() => doc.notice.clone().unwrap_or_default(),
+        Some(n) if doc.errors_done => format!("line {n} of {}", doc.errors.lines.max(n)),
+        Some(n) => format!("line {n}"),
+        None if doc.size > 0 => format!("byte {} of {}", doc.cursor, doc.size),
+        None => String::new(),
+    };
+    let position_width = Span::raw(position.as_str()).width();
+    // The counts per kind go first when the line is short of room: where the operator is, and
+    // how far the scan has got, matter more on a narrow screen.
+    for with_kinds in [true, false] {
+        let mut spans = summary_counts(doc, ctx, with_kinds);
+        let used: usize = spans.iter().map(Span::width).sum();
+        if used + position_width + 3 < width {
+            spans.push(Span::raw(" ".repeat(width - used - position_width - 1)));
+            let role = if doc.notice.is_some() { "ui.warning" } else { "ui.muted" };
+            spans.push(Span::styled(position, t.style(role)));
+            return Line::from(spans);
+        }
+    }
+    match &doc.notice {
+        // No room beside the counts: the notice matters more than they do.
+        Some(n) => Line::from(Span::styled(format!(" {n}"), t.style("ui.warning"))),
+        None => Line::from(summary_counts(doc, ctx, false)),
+    }
+}
+
+/// The error counts (per kind when `with_kinds`), the scan's progress and the search's.
+fn summary_counts<'a>(doc: &LogDoc, ctx: &Ctx, with_kinds: bool) -> Vec<Span<'a>> {
+    let t = ctx.theme;
     let mut spans = Vec::new();
     let summary = doc.summary();
     if summary.is_empty() {
@@ -130,12 +160,14 @@ fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
         };
         spans.push(Span::styled(text, t.style("ui.muted")));
     } else {
-        spans.push(Span::styled(
-            format!(" ✖ {} error lines: ", doc.errors.total),
-            t.style("log.error"),
-        ));
-        let parts: Vec<String> = summary.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        spans.push(Span::styled(parts.join(" · "), t.style("ui.text")));
+        let total = doc.errors.total;
+        if with_kinds {
+            spans.push(Span::styled(format!(" ✖ {total} error lines: "), t.style("log.error")));
+            let parts: Vec<String> = summary.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            spans.push(Span::styled(parts.join(" · "), t.style("ui.text")));
+        } else {
+            spans.push(Span::styled(format!(" ✖ {total} error lines"), t.style("log.error")));
+        }
         if !doc.errors_done {
             spans.push(Span::styled(
                 format!(" (scanning {}%)", doc.scanned_percent()),
@@ -155,23 +187,7 @@ fn summary_line<'a>(doc: &'a LogDoc, ctx: &Ctx, width: usize) -> Line<'a> {
             t.style("ui.title"),
         ));
     }
-    let position = match doc.current().and_then(|l| l.number) {
-        _ if doc.notice.is_some() => doc.notice.clone().unwrap_or_default(),
-        Some(n) if doc.errors_done => format!("line {n} of {}", doc.errors.lines.max(n)),
-        Some(n) => format!("line {n}"),
-        None if doc.size > 0 => format!("byte {} of {}", doc.cursor, doc.size),
-        None => String::new(),
-    };
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    if used + position.len() + 3 < width {
-        spans.push(Span::raw(" ".repeat(width - used - position.len() - 1)));
-        let role = if doc.notice.is_some() { "ui.warning" } else { "ui.muted" };
-        spans.push(Span::styled(position, t.style(role)));
-    } else if let Some(n) = &doc.notice {
-        // No room beside the counts: the notice matters more than they do.
-        spans = vec![Span::styled(format!(" {n}"), t.style("ui.warning"))];
-    }
-    Line::from(spans)
+    spans
 }
 
 fn render_line<'a>(line: &'a ShownLine, doc: &LogDoc, ctx: &Ctx, gutter: usize) -> Line<'a> {
