@@ -307,22 +307,11 @@ fn over_ssh_the_evidence_url_is_shown_to_copy() {
     c.send("\x1b[C\x1b[C\x1b[C\x1b[C");
     c.send("\r");
     c.wait_for("fraud-scoring · Artifact in Nexus", T);
-    // Under a loaded machine a key sent the instant the popup appears has been seen to go
-    // unanswered (noted for investigation); `o` is idempotent here, so ask again until it shows.
-    let deadline = std::time::Instant::now() + T;
-    loop {
-        c.send("o");
-        std::thread::sleep(Duration::from_millis(500));
-        if c.screen().contains("select and copy") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the URL never showed:\n{}",
-            c.screen()
-        );
-    }
+    // The popup can open before Nexus has answered; `o` then rightly says there is no evidence
+    // yet (what made this test flaky under load). Wait for the evidence, then ask once.
     c.wait_for("/nexus/", T);
+    c.send("o");
+    c.wait_for("select and copy", T);
     c.send("\x1b");
     c.send("q");
     c.wait_exit(T);
