@@ -120,7 +120,8 @@ enum Event {
     /// line number is known (a find near the cursor starts where no line is counted).
     Found {
         finding: u64,
-        hit: Option<Hit>,
+        /// The hit, none, or why the find could not tell.
+        hit: Result<Option<Hit>, String>,
         numbered: bool,
         forward: bool,
     },
@@ -441,16 +442,20 @@ impl Driver {
                 self.find_task = None;
                 self.edit(|d| d.notice = None);
                 match hit {
-                    Some(hit) => {
+                    Err(e) => {
+                        // Not a fallback to the kept hits: they would skip what lies unread.
+                        self.edit(|d| d.notice = Some(format!("could not look further: {e}")));
+                    }
+                    Ok(Some(hit)) => {
                         self.jump(hit.offset, numbered.then_some(hit.line)).await?;
                         self.refresh().await?;
                     }
-                    None if numbered || forward => {
+                    Ok(None) if numbered || forward => {
                         let what = if self.search.is_some() { "match" } else { "error" };
                         let way = if forward { "further" } else { "earlier" };
                         self.edit(|d| d.notice = Some(format!("no {way} {what}")));
                     }
-                    None => {
+                    Ok(None) => {
                         // Nothing between the pass and the cursor: the kept hits answer.
                         let view = self.step_view(false)?;
                         self.step_kept(view, false).await?;
@@ -557,6 +562,8 @@ impl Driver {
     /// Forget the find in flight: its answer would move a view the operator has moved since.
     fn cancel_find(&mut self) {
         self.finding += 1;
+        // A search's first match must not land after the operator has moved on either.
+        self.search_jump = false;
         if let Some(t) = self.find_task.take() {
             t.abort();
         }
@@ -591,7 +598,7 @@ impl Driver {
             };
             Event::Found {
                 finding,
-                hit: hit.ok().flatten(),
+                hit: hit.map_err(|e| e.to_string()),
                 numbered: true,
                 forward,
             }
@@ -633,7 +640,7 @@ impl Driver {
             };
             Event::Found {
                 finding,
-                hit: hit.ok().flatten(),
+                hit: hit.map_err(|e| e.to_string()),
                 numbered: false,
                 forward,
             }
@@ -799,7 +806,7 @@ impl Driver {
             .collect();
         let at_end = raw.last().is_none_or(|l| l.next >= self.pager.size);
         // Reaching the last line starts following; only moving away (below) stops it.
-        if at_end && position + 1 >= raw.len() {
+        if at_end && position + 1 >= raw.len() && self.find_task.is_none() {
             self.follow = true;
         }
         let following = self.follow && !self.pager.complete;
@@ -1061,7 +1068,8 @@ async fn find_before<M: LineMatcher + Clone>(
     let mut pending: Vec<u8> = Vec::new();
     loop {
         let floor = floor();
-        if end <= floor {
+        // At the floor itself a held-back line head still needs judging (its line starts there).
+        if end < floor || (end == floor && pending.is_empty()) {
             return Ok(None);
         }
         let start = end.saturating_sub(block).max(floor);
@@ -1187,6 +1195,26 @@ mod tests {
                 assert_eq!(got, want, "cursor {cursor}, block {block}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_line_held_back_is_judged_when_the_pass_catches_up_at_its_start() {
+        // The block read first starts exactly on the error line, so that line is held back as
+        // a possible piece; then the pass reaches that very offset. The line must still count.
+        let mut log = "[INFO] ab\n".repeat(10);
+        log.push_str("[ERROR] BUILD FAILURE\n[INFO] cd\n[INFO] ef\n");
+        let source = LogSource::Memory(bytes::Bytes::from(log.clone()));
+        let matcher = ErrorMatcher::new(ErrorRules::defaults());
+        let cursor = log.rfind("[INFO] ef").unwrap() as u64;
+        let calls = std::cell::Cell::new(0);
+        let floor = || {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 { 0 } else { 100 }
+        };
+        let got = find_before(&source, &matcher, cursor, floor, cursor - 100)
+            .await
+            .unwrap();
+        assert_eq!(got.map(|h| h.offset), Some(100));
     }
 
     #[tokio::test]
